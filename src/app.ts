@@ -1,0 +1,77 @@
+// buildApp(config, deps) → a Fastify instance with every route; no side effects beyond the instance.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import { pino } from 'pino'
+import type { Config } from './config.js'
+import { registerAuth } from './http/auth.js'
+import { notFoundHandler, problemErrorHandler } from './http/problem.js'
+import { registerRequestLog, requestId } from './http/request-log.js'
+import { documentRoutes } from './routes/documents.js'
+import { healthRoutes } from './routes/health.js'
+import { itemRoutes } from './routes/items.js'
+import { operationRoutes } from './routes/operations.js'
+import { createServices, type ServiceDeps, type StagingServices } from './services.js'
+
+export interface AppDeps extends ServiceDeps {
+  logger?: FastifyBaseLogger
+  /** Start the in-process cleanup schedule on ready (default true). */
+  schedule?: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    staging: StagingServices
+  }
+}
+
+/** Header and field names whose values must never reach a log line. */
+export const REDACTED = [
+  'req.headers.authorization',
+  'req.headers["x-front-signature"]',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  '*.auth_token',
+  '*.token',
+  '*.apiToken',
+  '*.apiSecret',
+  '*.appSecret',
+  '*.apiKey'
+]
+
+export function createLogger(config: Config): FastifyBaseLogger {
+  return pino({ level: config.logLevel, redact: { paths: REDACTED, censor: '[redacted]' } })
+}
+
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger ?? createLogger(config),
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestId,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true
+  }).withTypeProvider<ZodTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  app.setErrorHandler(problemErrorHandler)
+  app.setNotFoundHandler(notFoundHandler)
+
+  const services = createServices(config, app.log, deps)
+  app.decorate('staging', services)
+  registerRequestLog(app)
+  registerAuth(app, config)
+
+  await app.register(healthRoutes, { services })
+  await app.register(documentRoutes, { services })
+  await app.register(itemRoutes, { services })
+  await app.register(operationRoutes, { services })
+
+  app.addHook('onReady', async () => {
+    const report = await services.store.init()
+    app.log.info({ items: report.items, orphans: report.orphans.length, base_dir: config.baseDir }, 'staging tree loaded')
+    if (deps.schedule !== false) services.cleanupJob.start()
+  })
+  app.addHook('onClose', async () => {
+    await services.cleanupJob.stop()
+  })
+  return app
+}

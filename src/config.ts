@@ -1,0 +1,178 @@
+// The only reader of process.env: one zod schema turns the environment into a typed Config.
+import { isIP } from 'node:net'
+import cron from 'node-cron'
+import { z } from 'zod'
+
+const ROLES = ['ingest', 'operator'] as const
+export type Role = (typeof ROLES)[number]
+
+const text = (fallback: string) => z.string().trim().default(fallback)
+const decimal = (fallback: number, min = 0) =>
+  z
+    .string()
+    .trim()
+    .default(String(fallback))
+    .pipe(z.coerce.number<string>({ error: 'must be a number' }).min(min, { error: `must be at least ${min}` }))
+const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .default(String(fallback))
+    .pipe(
+      z.coerce
+        .number<string>({ error: 'must be a number' })
+        .int({ error: 'must be a whole number' })
+        .min(min, { error: `must be at least ${min}` })
+        .max(max, { error: `must be at most ${max}` })
+    )
+const boolean = (fallback: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .default(String(fallback))
+    .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), { error: 'must be true or false' })
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+const list = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0)
+  )
+const origin = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { error: 'must be an http(s) URL' })
+    .transform((v) => v.replace(/\/+$/, ''))
+
+const tokens = list.transform((pairs, ctx) => {
+  const out: { role: Role; token: string }[] = []
+  for (const pair of pairs) {
+    const at = pair.indexOf(':')
+    const role = pair.slice(0, at)
+    const token = pair.slice(at + 1)
+    if (at < 1 || !ROLES.includes(role as Role) || token.length < 8) {
+      // Never echo the pair itself: it holds a secret.
+      ctx.addIssue({ code: 'custom', message: 'every entry must be role:token with role ingest or operator and a token of at least 8 characters' })
+      return z.NEVER
+    }
+    out.push({ role: role as Role, token })
+  }
+  return out
+})
+
+const cronExpression = z
+  .string()
+  .trim()
+  .default('')
+  .refine((v) => v === '' || cron.validate(v), { error: 'must be a valid cron expression (5 or 6 fields)' })
+
+/** Environment variable names mapped to their schema; the keys are the names API.md documents. */
+export const envSchema = z.object({
+  HOST: text('127.0.0.1'),
+  PORT: integer(8080, 0, 65535),
+  STAGING_BASE_DIR: text('/tmp/apex-staging').refine((v) => v.startsWith('/'), { error: 'must be an absolute path' }),
+  STAGING_FAILED_RETENTION_HOURS: decimal(24),
+  STAGING_ABANDONED_AFTER_HOURS: decimal(72),
+  STAGING_CLEANUP_INTERVAL_MINUTES: decimal(60).refine((v) => v >= 1 / 60, { error: 'must be at least one second (0.0167)' }),
+  STAGING_CLEANUP_CRON: cronExpression,
+  STAGING_MAX_SIZE_GB: decimal(10).refine((v) => v > 0, { error: 'must be greater than 0' }),
+  STAGING_MAX_DOCUMENT_MB: decimal(1024).refine((v) => v > 0, { error: 'must be greater than 0' }),
+  STAGING_API_TOKENS: tokens,
+  STAGING_AUTH_DISABLED: boolean(false),
+  STAGING_METRICS_TOKEN: z.string().default(''),
+  STAGING_HTTP_ALLOW_HOSTS: list,
+  STAGING_LOCAL_IMPORT_DIR: z
+    .string()
+    .trim()
+    .default('')
+    .refine((v) => v === '' || v.startsWith('/'), { error: 'must be an absolute path' }),
+  STAGING_UPSTREAM_TIMEOUT_MS: integer(30000, 100, 3_600_000),
+  STAGING_UPSTREAM_RETRIES: integer(3, 0, 10),
+  STAGING_SHUTDOWN_TIMEOUT_MS: integer(10000, 0, 600_000),
+  STAGING_WEBHOOK_MAX_KB: integer(1024, 1, 65536),
+  FRONTAPP_BASE_URL: origin('https://api2.frontapp.com'),
+  FRONTAPP_API_TOKEN: z.string().default(''),
+  FRONTAPP_API_SECRET: z.string().default(''),
+  FRONTAPP_APP_SECRET: z.string().default(''),
+  SAMSARA_BASE_URL: origin('https://api.samsara.com'),
+  SAMSARA_API_TOKEN: z.string().default(''),
+  TURVO_BASE_URL: origin('https://publicapi.turvo.com/v1'),
+  TURVO_API_TOKEN: z.string().default(''),
+  TURVO_API_KEY: z.string().default(''),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+})
+
+const GB = 1024 ** 3
+const MB = 1024 ** 2
+
+function toConfig(env: z.infer<typeof envSchema>) {
+  return {
+    host: env.HOST,
+    port: env.PORT,
+    baseDir: env.STAGING_BASE_DIR,
+    failedRetentionMs: env.STAGING_FAILED_RETENTION_HOURS * 3_600_000,
+    abandonedAfterMs: env.STAGING_ABANDONED_AFTER_HOURS * 3_600_000,
+    cleanupIntervalMs: Math.round(env.STAGING_CLEANUP_INTERVAL_MINUTES * 60_000),
+    cleanupCron: env.STAGING_CLEANUP_CRON,
+    maxTotalBytes: Math.floor(env.STAGING_MAX_SIZE_GB * GB),
+    maxDocumentBytes: Math.floor(env.STAGING_MAX_DOCUMENT_MB * MB),
+    apiTokens: env.STAGING_API_TOKENS,
+    authDisabled: env.STAGING_AUTH_DISABLED,
+    metricsToken: env.STAGING_METRICS_TOKEN,
+    httpAllowHosts: env.STAGING_HTTP_ALLOW_HOSTS.map((h) => h.toLowerCase()),
+    localImportDir: env.STAGING_LOCAL_IMPORT_DIR,
+    upstreamTimeoutMs: env.STAGING_UPSTREAM_TIMEOUT_MS,
+    upstreamRetries: env.STAGING_UPSTREAM_RETRIES,
+    shutdownTimeoutMs: env.STAGING_SHUTDOWN_TIMEOUT_MS,
+    webhookMaxBytes: env.STAGING_WEBHOOK_MAX_KB * 1024,
+    frontapp: {
+      baseUrl: env.FRONTAPP_BASE_URL,
+      apiToken: env.FRONTAPP_API_TOKEN,
+      apiSecret: env.FRONTAPP_API_SECRET,
+      appSecret: env.FRONTAPP_APP_SECRET
+    },
+    samsara: { baseUrl: env.SAMSARA_BASE_URL, apiToken: env.SAMSARA_API_TOKEN },
+    turvo: { baseUrl: env.TURVO_BASE_URL, apiToken: env.TURVO_API_TOKEN, apiKey: env.TURVO_API_KEY },
+    logLevel: env.LOG_LEVEL
+  }
+}
+
+export type Config = ReturnType<typeof toConfig>
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase()
+  if (h === 'localhost' || h === '::1') return true
+  return isIP(h) === 4 && h.startsWith('127.')
+}
+
+/** Reads the environment once; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
+  const known = Object.fromEntries(
+    Object.keys(envSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]])
+  )
+  const parsed = envSchema.safeParse(known)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`)
+    throw new ConfigError([...new Set(problems)])
+  }
+  const config = toConfig(parsed.data)
+  if (config.apiTokens.length === 0 && !config.authDisabled && !isLoopbackHost(config.host)) {
+    throw new ConfigError([
+      `STAGING_API_TOKENS: no tokens are set and HOST=${config.host} is not a loopback address; set STAGING_API_TOKENS, or STAGING_AUTH_DISABLED=true to run without auth on purpose`
+    ])
+  }
+  return config
+}

@@ -1,0 +1,153 @@
+// /v1/staging: list, read, download, change status, complete and delete staged items.
+import { createReadStream } from 'node:fs'
+import { open } from 'node:fs/promises'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { AppError } from '../errors.js'
+import { etagMatches, parseRange } from '../http/range.js'
+import { itemRecordSchema, itemKey, ID_PATTERN, SOURCES, type Source } from '../staging/record.js'
+import type { StagingServices } from '../services.js'
+import { completeBody, completeResponse, itemParams, listQuery, listResponse, patchBody, problems } from './schemas.js'
+
+const encodeCursor = (key: string) => Buffer.from(key).toString('base64url')
+
+function decodeCursor(cursor: string): string {
+  const key = Buffer.from(cursor, 'base64url').toString()
+  const [source, id, ...rest] = key.split('/')
+  if (rest.length > 0 || !SOURCES.includes(source as Source) || !ID_PATTERN.test(id ?? '')) {
+    throw new AppError('ValidationError', 'query.cursor: not a cursor this service issued', {
+      extra: { errors: [{ field: 'query.cursor', message: 'not a cursor this service issued' }] }
+    })
+  }
+  return itemKey(source as Source, id as string)
+}
+
+function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_')
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`
+}
+
+export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = async (app, { services }) => {
+  const { store } = services
+  const ingest = { access: 'ingest' as const }
+
+  app.get('/v1/staging', {
+    config: ingest,
+    schema: {
+      summary: 'List staged items',
+      operationId: 'listItems',
+      querystring: listQuery,
+      response: { 200: listResponse, ...problems(400, 401, 403) }
+    }
+  }, async (request) => {
+    const { limit, cursor, ...filter } = request.query
+    const page = store.index.list(filter, limit, cursor === undefined ? undefined : decodeCursor(cursor))
+    return { items: page.items, next_cursor: page.nextKey === null ? null : encodeCursor(page.nextKey) }
+  })
+
+  app.get('/v1/staging/:source/:document_id', {
+    config: ingest,
+    schema: {
+      summary: 'Read one item record',
+      operationId: 'getItem',
+      params: itemParams,
+      response: { 200: itemRecordSchema, ...problems(400, 401, 403, 404) }
+    }
+  }, async (request) => store.require(request.params.source, request.params.document_id))
+
+  app.get('/v1/staging/:source/:document_id/content', {
+    config: ingest,
+    schema: {
+      summary: 'Download the staged bytes',
+      operationId: 'getItemContent',
+      params: itemParams,
+      headers: z.object({ range: z.string().optional(), 'if-none-match': z.string().optional() }).loose(),
+      response: {
+        200: z.any().meta({ description: 'The staged bytes, with the item content type' }),
+        206: z.any().meta({ description: 'The requested byte range' }),
+        304: z.null().meta({ description: 'Not modified: If-None-Match named the current ETag' }),
+        ...problems(400, 401, 403, 404, 416)
+      }
+    }
+  }, async (request, reply) => {
+    const record = store.require(request.params.source, request.params.document_id)
+    const etag = `"${record.sha256}"`
+    reply.header('etag', etag).header('accept-ranges', 'bytes').header('cache-control', 'private, no-cache')
+    if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send(null)
+    // Opened before the range is served: a concurrent delete cannot pull the file away mid-read.
+    const handle = await open(record.file_path, 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new AppError('NotFound', `no item ${record.source}/${record.document_id}`)
+      throw new AppError('StagingError', 'could not open the staged file', { cause: err })
+    })
+    const size = record.file_size_bytes
+    const range = parseRange(request.headers.range, size)
+    reply.type(record.content_type).header('content-disposition', contentDisposition(record.filename))
+    if (range.kind === 'unsatisfiable') {
+      await handle.close()
+      reply.header('content-range', `bytes */${size}`)
+      throw new AppError('ValidationError', `the range is outside the ${size} bytes of this item`, { status: 416 })
+    }
+    const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1]
+    if (range.kind === 'partial') reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`)
+    reply.header('content-length', String(Math.max(0, end - start + 1)))
+    if (size === 0) {
+      await handle.close()
+      return reply.send('')
+    }
+    return reply.send(createReadStream('', { fd: handle, start, end }))
+  })
+
+  app.patch('/v1/staging/:source/:document_id', {
+    config: ingest,
+    schema: {
+      summary: 'Change an item status (also a heartbeat for active items)',
+      operationId: 'updateItemStatus',
+      params: itemParams,
+      body: patchBody,
+      response: { 200: itemRecordSchema, ...problems(400, 401, 403, 404, 409, 415) }
+    }
+  }, async (request) => {
+    const { source, document_id } = request.params
+    return store.setStatus(source, document_id, request.body.status, request.body.error)
+  })
+
+  app.post('/v1/staging/:source/:document_id/cleanup', {
+    config: ingest,
+    schema: {
+      summary: 'End of ingestion: remove the item (success) or keep it as failed',
+      operationId: 'completeItem',
+      params: itemParams,
+      body: completeBody,
+      response: { 200: completeResponse, ...problems(400, 401, 403, 409, 415) }
+    }
+  }, async (request) => {
+    const { source, document_id } = request.params
+    const { status, error } = request.body
+    if (status === 'success') {
+      const removed = await store.remove(source, document_id, 'success')
+      return { source, document_id, status, removed: removed !== undefined }
+    }
+    if (store.get(source, document_id)) {
+      await store.setStatus(source, document_id, 'failed', error ?? null).catch((err: unknown) => {
+        // Removed between the look-up and the change: as harmless as if it had been gone before.
+        if (!(err instanceof AppError && err.code === 'NotFound')) throw err
+      })
+    }
+    return { source, document_id, status, removed: false }
+  })
+
+  app.delete('/v1/staging/:source/:document_id', {
+    config: { access: 'operator' },
+    schema: {
+      summary: 'Delete an item now (operator)',
+      operationId: 'deleteItem',
+      params: itemParams,
+      response: { 204: z.null().meta({ description: 'Deleted' }), ...problems(400, 401, 403, 404) }
+    }
+  }, async (request, reply) => {
+    const { source, document_id } = request.params
+    const removed = await store.remove(source, document_id, 'deleted')
+    if (!removed) throw new AppError('NotFound', `no item ${source}/${document_id}`)
+    return reply.code(204).send(null)
+  })
+}

@@ -1,0 +1,31 @@
+// Operations: one cleanup sweep now, and statistics from the index.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import type { StagingServices } from '../services.js'
+import { computeStats } from '../staging/stats.js'
+import { cleanupQuery, problems, statsResponse, sweepResultSchema } from './schemas.js'
+
+export const operationRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = async (app, { services }) => {
+  app.post('/v1/cleanup', {
+    config: { access: 'operator' },
+    schema: {
+      summary: 'Run one cleanup sweep now (operator)',
+      operationId: 'runCleanup',
+      querystring: cleanupQuery,
+      response: { 200: sweepResultSchema, ...problems(400, 401, 403) }
+    }
+  }, async (request) => services.sweeper.run(request.query.dry_run))
+
+  app.get('/v1/stats', {
+    config: { access: 'ingest' },
+    schema: {
+      summary: 'Counts, disk usage, quota and cleanup state',
+      operationId: 'getStats',
+      response: { 200: statsResponse, ...problems(401, 403) }
+    }
+  }, async () =>
+    computeStats(services.store.index, services.store.quota, {
+      last: services.sweeper.lastRun,
+      nextRunAt: services.cleanupJob.nextRunAt()
+    })
+  )
+}

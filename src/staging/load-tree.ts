@@ -1,0 +1,80 @@
+// Start-up: recover interrupted commits in .tmp, then read every item's metadata into the index.
+import { readFile, readdir, rename, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { METADATA_FILE } from './filename.js'
+import { ID_PATTERN, SOURCES, itemRecordSchema, type ItemRecord, type Source } from './record.js'
+
+export interface LoadReport {
+  items: number
+  /** `{source}/{name}` directories without readable metadata: left for the sweep to remove. */
+  orphans: string[]
+}
+
+const PARKED = /^old~([a-z_]+)~(.+)$/
+const LOAD_CONCURRENCY = 64
+
+/**
+ * Nothing is in flight at start, so every entry in .tmp is a leftover. A parked old item whose
+ * replacement never arrived is renamed back: the crash then leaves the old state.
+ */
+export async function recoverTemp(baseDir: string, tmpDir: string): Promise<void> {
+  for (const name of await readdir(tmpDir)) {
+    const parked = PARKED.exec(name)
+    if (parked) {
+      const finalDir = join(baseDir, parked[1] as string, parked[2] as string)
+      const present = await stat(finalDir).then(() => true, () => false)
+      if (!present) {
+        await rename(join(tmpDir, name), finalDir)
+        continue
+      }
+    }
+    await rm(join(tmpDir, name), { recursive: true, force: true })
+  }
+}
+
+export async function readItem(baseDir: string, source: Source, name: string): Promise<ItemRecord | null> {
+  if (!ID_PATTERN.test(name)) return null
+  const dir = join(baseDir, source, name)
+  try {
+    const raw: unknown = JSON.parse(await readFile(join(dir, METADATA_FILE), 'utf8'))
+    const parsed = itemRecordSchema.safeParse(raw)
+    if (!parsed.success || parsed.data.source !== source || parsed.data.document_id !== name) return null
+    const record = parsed.data
+    // The tree may have moved since the record was written: the path follows the tree.
+    const filePath = join(dir, record.filename)
+    const file = await stat(filePath)
+    if (!file.isFile() || file.size !== record.file_size_bytes) return null
+    return { ...record, file_path: filePath }
+  } catch {
+    return null
+  }
+}
+
+export async function listSourceEntries(baseDir: string, source: Source): Promise<string[]> {
+  try {
+    return await readdir(join(baseDir, source))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
+  }
+}
+
+export async function loadTree(baseDir: string, add: (record: ItemRecord) => void): Promise<LoadReport> {
+  const report: LoadReport = { items: 0, orphans: [] }
+  for (const source of SOURCES) {
+    const names = await listSourceEntries(baseDir, source)
+    for (let i = 0; i < names.length; i += LOAD_CONCURRENCY) {
+      const batch = names.slice(i, i + LOAD_CONCURRENCY)
+      const records = await Promise.all(batch.map((name) => readItem(baseDir, source, name)))
+      records.forEach((record, j) => {
+        if (record) {
+          add(record)
+          report.items++
+        } else {
+          report.orphans.push(`${source}/${batch[j]}`)
+        }
+      })
+    }
+  }
+  return report
+}

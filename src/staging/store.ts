@@ -1,0 +1,268 @@
+// The staging store: items on the local filesystem under {base}/{source}/{document_id}/, built in
+// {base}/.tmp and renamed into place, with an in-memory index kept current on every change.
+import { randomUUID } from 'node:crypto'
+import { access, constants, mkdir, readdir, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { AppError } from '../errors.js'
+import { iso, type Clock } from './clock.js'
+import { Draft, type WriteOptions } from './draft.js'
+import { fsyncPath, writeFileAtomic } from './durable-fs.js'
+import { METADATA_FILE } from './filename.js'
+import { ItemIndex } from './item-index.js'
+import { KeyedMutex } from './keyed-mutex.js'
+import { assertTransition } from './lifecycle.js'
+import { loadTree, recoverTemp, type LoadReport } from './load-tree.js'
+import { silentObserver, type StagingObserver } from './observer.js'
+import { QuotaLedger, type QuotaLimits } from './quota.js'
+import { itemKey, type ItemRecord, type Kind, type Source, type Status } from './record.js'
+
+export interface StoreOptions {
+  baseDir: string
+  clock: Clock
+  limits: QuotaLimits
+  failedRetentionMs: number
+  observer?: StagingObserver
+}
+
+export interface CommitInput {
+  source: Source
+  documentId: string
+  kind: Kind
+  contentType: string
+  originalFilename: string | null
+  sourceLocation: string | null
+  overwrite: boolean
+}
+
+export interface CommitResult {
+  record: ItemRecord
+  created: boolean
+}
+
+export type RemovalReason = 'success' | 'expired' | 'deleted' | 'orphan'
+
+export class StagingStore {
+  readonly index = new ItemIndex()
+  readonly quota: QuotaLedger
+  readonly tmpDir: string
+  private readonly mutex = new KeyedMutex()
+  private readonly drafts = new Set<Draft>()
+  private readonly observer: StagingObserver
+  private loadReport: LoadReport | null = null
+
+  constructor(private readonly options: StoreOptions) {
+    this.tmpDir = join(options.baseDir, '.tmp')
+    this.quota = new QuotaLedger(options.limits, () => this.index.snapshot().bytes)
+    this.observer = options.observer ?? silentObserver
+  }
+
+  get baseDir(): string {
+    return this.options.baseDir
+  }
+
+  get loaded(): boolean {
+    return this.loadReport !== null
+  }
+
+  get lastLoad(): LoadReport | null {
+    return this.loadReport
+  }
+
+  /** Creates the tree, clears leftovers of interrupted writes and loads the index from disk. */
+  async init(): Promise<LoadReport> {
+    await mkdir(this.tmpDir, { recursive: true, mode: 0o750 })
+    await recoverTemp(this.options.baseDir, this.tmpDir)
+    const report = await loadTree(this.options.baseDir, (record) => this.index.put(record))
+    this.loadReport = report
+    return report
+  }
+
+  async checkWritable(): Promise<boolean> {
+    try {
+      await access(this.tmpDir, constants.W_OK)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  itemDir(source: Source, documentId: string): string {
+    return join(this.options.baseDir, source, documentId)
+  }
+
+  get(source: Source, documentId: string): ItemRecord | undefined {
+    return this.index.get(source, documentId)
+  }
+
+  require(source: Source, documentId: string): ItemRecord {
+    const record = this.index.get(source, documentId)
+    if (!record) throw new AppError('NotFound', `no item ${source}/${documentId}`)
+    return record
+  }
+
+  /** Temp directories of writes in flight; the sweep must leave them alone. */
+  draftDirs(): Set<string> {
+    return new Set([...this.drafts].map((d) => d.dir))
+  }
+
+  async openDraft(): Promise<Draft> {
+    const draft = new Draft(join(this.tmpDir, `draft-${randomUUID()}`), this.quota.reserve(), (d) => this.drafts.delete(d))
+    this.drafts.add(draft)
+    try {
+      await draft.create()
+    } catch (err) {
+      await draft.discard()
+      throw new AppError('StagingError', 'could not create a temporary item', { cause: err })
+    }
+    return draft
+  }
+
+  /** Streams one body into a new draft and commits it; nothing is left behind on failure. */
+  async stage(input: CommitInput & { filename: string }, body: Readable | AsyncIterable<Buffer>, write: WriteOptions = {}): Promise<CommitResult> {
+    if (write.declaredBytes != null) this.quota.checkDeclared(write.declaredBytes)
+    const draft = await this.openDraft()
+    try {
+      await draft.writeFile(input.filename, body, write)
+      return await this.commit(draft, input)
+    } finally {
+      await draft.discard()
+    }
+  }
+
+  /**
+   * Commits a written draft as {source}/{documentId}. A repeat of identical bytes of an active item
+   * returns the existing record; different content is a Conflict unless `overwrite`.
+   */
+  async commit(draft: Draft, input: CommitInput): Promise<CommitResult> {
+    const file = draft.written
+    return this.mutex.run(itemKey(input.source, input.documentId), async () => {
+      const existing = this.index.get(input.source, input.documentId)
+      if (existing && !input.overwrite) {
+        if (existing.sha256 === file.sha256 && existing.status === 'active') {
+          await draft.discard()
+          return { record: existing, created: false }
+        }
+        throw new AppError('Conflict', `${input.source}/${input.documentId} exists with different content or status ${existing.status}; send overwrite=true to replace it`)
+      }
+      const now = iso(this.options.clock.now())
+      const finalDir = this.itemDir(input.source, input.documentId)
+      const record: ItemRecord = {
+        document_id: input.documentId,
+        source: input.source,
+        kind: input.kind,
+        status: 'active',
+        created_at: now,
+        updated_at: now,
+        file_path: join(finalDir, file.filename),
+        filename: file.filename,
+        original_filename: input.originalFilename,
+        content_type: input.contentType,
+        file_size_bytes: file.size,
+        sha256: file.sha256,
+        source_location: input.sourceLocation,
+        error: null,
+        expires_at: null
+      }
+      try {
+        await writeFileAtomic(join(draft.dir, METADATA_FILE), JSON.stringify(record, null, 2), this.tmpDir)
+        await this.renameIntoPlace(draft.dir, input.source, input.documentId)
+      } catch (err) {
+        throw new AppError('StagingError', `could not commit ${input.source}/${input.documentId}`, { cause: err })
+      }
+      draft.markCommitted()
+      this.index.put(record)
+      this.observer.bytesWritten(input.source, file.size)
+      this.observer.itemCommitted(input.source, input.kind)
+      return { record, created: true }
+    })
+  }
+
+  /** Changes an item's status per the transition table; a status to itself refreshes updated_at. */
+  async setStatus(source: Source, documentId: string, status: Status, error?: string | null): Promise<ItemRecord> {
+    return this.mutex.run(itemKey(source, documentId), async () => {
+      const current = this.require(source, documentId)
+      assertTransition(current.status, status)
+      const nowMs = this.options.clock.now()
+      const record: ItemRecord = {
+        ...current,
+        status,
+        updated_at: iso(nowMs),
+        error: status === 'active' ? null : error !== undefined ? error : current.error,
+        expires_at: status === 'failed' ? iso(nowMs + this.options.failedRetentionMs) : null
+      }
+      await this.writeRecord(record)
+      return record
+    })
+  }
+
+  /** Removes an item now; undefined when it is already gone. `check` may veto under the item's lock. */
+  async remove(source: Source, documentId: string, reason: RemovalReason, check?: (r: ItemRecord) => boolean): Promise<ItemRecord | undefined> {
+    return this.mutex.run(itemKey(source, documentId), async () => {
+      const current = this.index.get(source, documentId)
+      if (!current || (check && !check(current))) return undefined
+      await this.removeDir(this.itemDir(source, documentId))
+      this.index.remove(source, documentId)
+      this.observer.itemRemoved(source, reason)
+      return current
+    })
+  }
+
+  /** Removes a directory under a source that has no item in the index (an orphan), under its lock. */
+  async removeOrphan(source: Source, name: string): Promise<boolean> {
+    return this.mutex.run(itemKey(source, name), async () => {
+      if (this.index.get(source, name)) return false
+      await this.removeDir(join(this.options.baseDir, source, name))
+      this.observer.itemRemoved(source, 'orphan')
+      return true
+    })
+  }
+
+  private async writeRecord(record: ItemRecord): Promise<void> {
+    const dir = this.itemDir(record.source, record.document_id)
+    try {
+      await writeFileAtomic(join(dir, METADATA_FILE), JSON.stringify(record, null, 2), this.tmpDir)
+    } catch (err) {
+      throw new AppError('StagingError', `could not update ${record.source}/${record.document_id}`, { cause: err })
+    }
+    this.index.put(record)
+  }
+
+  /** Renames the item away in one step (so it vanishes whole), then deletes it. */
+  private async removeDir(dir: string): Promise<void> {
+    const doomed = join(this.tmpDir, `delete-${randomUUID()}`)
+    try {
+      await rename(dir, doomed)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw new AppError('StagingError', 'could not remove the item', { cause: err })
+    }
+    await fsyncPath(join(dir, '..'))
+    await rm(doomed, { recursive: true, force: true })
+  }
+
+  /**
+   * The commit point. A replaced item is first parked as .tmp/old~{source}~{id}; should the process
+   * die between the two renames, start-up recovery puts it back, so a crash leaves old or new.
+   */
+  private async renameIntoPlace(draftDir: string, source: Source, documentId: string): Promise<void> {
+    const sourceDir = join(this.options.baseDir, source)
+    if (await mkdir(sourceDir, { recursive: true, mode: 0o750 })) await fsyncPath(this.options.baseDir)
+    const finalDir = join(sourceDir, documentId)
+    const parked = join(this.tmpDir, `old~${source}~${documentId}`)
+    let replaced = false
+    try {
+      await rename(finalDir, parked)
+      replaced = true
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+    await fsyncPath(draftDir)
+    await rename(draftDir, finalDir)
+    await fsyncPath(sourceDir)
+    if (replaced) {
+      await fsyncPath(this.tmpDir)
+      await rm(parked, { recursive: true, force: true })
+    }
+  }
+}

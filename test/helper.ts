@@ -1,0 +1,88 @@
+// Builds an app on a fresh temp staging tree with a controllable clock; every test app goes through here.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { pino } from 'pino'
+import { buildApp, type AppDeps } from '../src/app.js'
+import { loadConfig, type Config } from '../src/config.js'
+import type { Clock } from '../src/staging/clock.js'
+
+export interface TapLike {
+  teardown(fn: () => unknown): void
+}
+
+export class FakeClock implements Clock {
+  constructor(private ms = Date.parse('2026-01-05T10:30:00.000Z')) {}
+  now(): number {
+    return this.ms
+  }
+  advance(ms: number): void {
+    this.ms += ms
+  }
+}
+
+export const HOUR = 3_600_000
+
+export async function tempDir(t: TapLike, prefix = 'staging-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+export interface TestApp {
+  app: FastifyInstance
+  config: Config
+  clock: FakeClock
+  baseDir: string
+}
+
+/** A ready app over a temp tree; `env` adds or overrides variables. Closed at teardown. */
+export async function buildTestApp(t: TapLike, env: Record<string, string> = {}, deps: AppDeps = {}): Promise<TestApp> {
+  const baseDir = env.STAGING_BASE_DIR ?? (await tempDir(t))
+  const config = loadConfig({ LOG_LEVEL: 'silent', ...env, STAGING_BASE_DIR: baseDir })
+  const clock = (deps.clock as FakeClock | undefined) ?? new FakeClock()
+  const app = await buildApp(config, { logger: pino({ level: 'silent' }), schedule: false, ...deps, clock })
+  await app.ready()
+  t.teardown(() => app.close())
+  return { app, config, clock, baseDir }
+}
+
+/** A multipart/form-data body built by hand, so tests control every byte. */
+export function multipartBody(
+  fields: Record<string, string>,
+  file?: { name?: string; filename: string; contentType?: string; content: Buffer | string }
+): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = '----staging-test-boundary-7f3a'
+  const chunks: Buffer[] = []
+  for (const [k, v] of Object.entries(fields)) {
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`))
+  }
+  if (file) {
+    chunks.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${file.name ?? 'file'}"; filename="${file.filename}"\r\n` +
+          `Content-Type: ${file.contentType ?? 'application/octet-stream'}\r\n\r\n`
+      )
+    )
+    chunks.push(Buffer.isBuffer(file.content) ? file.content : Buffer.from(file.content))
+    chunks.push(Buffer.from('\r\n'))
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`))
+  const payload = Buffer.concat(chunks)
+  return { payload, headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(payload.length) } }
+}
+
+/** Stages one document through the API and returns the response. */
+export async function upload(
+  app: FastifyInstance,
+  documentId: string,
+  content: string | Buffer,
+  options: { source?: string; filename?: string; overwrite?: boolean; headers?: Record<string, string>; contentType?: string } = {}
+) {
+  const fields: Record<string, string> = { document_id: documentId }
+  if (options.source) fields.source = options.source
+  if (options.overwrite !== undefined) fields.overwrite = String(options.overwrite)
+  const body = multipartBody(fields, { filename: options.filename ?? 'doc.pdf', contentType: options.contentType ?? 'application/pdf', content })
+  return app.inject({ method: 'POST', url: '/v1/documents', payload: body.payload, headers: { ...body.headers, ...options.headers } })
+}
