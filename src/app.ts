@@ -55,7 +55,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestId,
     bodyLimit: 1024 * 1024,
-    return503OnClosing: true
+    return503OnClosing: true,
+    // Loading a large staging tree in onReady may take longer than avvio's 10 s default.
+    pluginTimeout: 0
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)

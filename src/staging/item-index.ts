@@ -21,6 +21,8 @@ const zeroBy = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys
 export class ItemIndex {
   private readonly records = new Map<string, ItemRecord>()
   private readonly sortedKeys: string[] = []
+  /** The same keys split by status, so a status filter walks only its own items. */
+  private readonly keysByStatus: Record<Status, string[]> = { active: [], success: [], failed: [] }
   private readonly totals: IndexTotals = {
     count: 0,
     bytes: 0,
@@ -41,8 +43,13 @@ export class ItemIndex {
   put(record: ItemRecord): void {
     const key = itemKey(record.source, record.document_id)
     const old = this.records.get(key)
-    if (old) this.count(old, -1)
-    else this.sortedKeys.splice(this.position(key), 0, key)
+    if (old) {
+      this.count(old, -1)
+      if (old.status !== record.status) removeSorted(this.keysByStatus[old.status], key)
+    } else {
+      insertSorted(this.sortedKeys, key)
+    }
+    if (old?.status !== record.status) insertSorted(this.keysByStatus[record.status], key)
     this.records.set(key, record)
     this.count(record, 1)
   }
@@ -52,7 +59,8 @@ export class ItemIndex {
     const old = this.records.get(key)
     if (!old) return undefined
     this.records.delete(key)
-    this.sortedKeys.splice(this.position(key), 1)
+    removeSorted(this.sortedKeys, key)
+    removeSorted(this.keysByStatus[old.status], key)
     this.count(old, -1)
     return old
   }
@@ -71,12 +79,15 @@ export class ItemIndex {
   /** Records in key order after `afterKey`, matching `filter`, at most `limit`; `nextKey` when more may follow. */
   list(filter: ListFilter, limit: number, afterKey?: string): { items: ItemRecord[]; nextKey: string | null } {
     const items: ItemRecord[] = []
-    let i = afterKey === undefined ? 0 : this.position(afterKey)
-    if (afterKey !== undefined && this.sortedKeys[i] === afterKey) i++
-    for (; i < this.sortedKeys.length; i++) {
-      const record = this.records.get(this.sortedKeys[i] as string) as ItemRecord
-      if (filter.status && record.status !== filter.status) continue
-      if (filter.source && record.source !== filter.source) continue
+    // Keys sort by source first, so a source filter is one contiguous run of the (status) array.
+    const keys = filter.status ? this.keysByStatus[filter.status] : this.sortedKeys
+    const prefix = filter.source ? `${filter.source}/` : ''
+    let i = Math.max(afterKey === undefined ? 0 : position(keys, afterKey), position(keys, prefix))
+    if (afterKey !== undefined && keys[i] === afterKey) i++
+    for (; i < keys.length; i++) {
+      const key = keys[i] as string
+      if (!key.startsWith(prefix)) break
+      const record = this.records.get(key) as ItemRecord
       if (filter.kind && record.kind !== filter.kind) continue
       if (items.length === limit) return { items, nextKey: itemKey(items[items.length - 1]!.source, items[items.length - 1]!.document_id) }
       items.push(record)
@@ -96,16 +107,25 @@ export class ItemIndex {
     this.totals.bySource[record.source] += sign
     this.totals.bytesBySource[record.source] += sign * record.file_size_bytes
   }
+}
 
-  /** Binary search: the index of the first key >= `key`. */
-  private position(key: string): number {
-    let lo = 0
-    let hi = this.sortedKeys.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if ((this.sortedKeys[mid] as string) < key) lo = mid + 1
-      else hi = mid
-    }
-    return lo
+/** Binary search: the index of the first key >= `key`. */
+function position(keys: string[], key: string): number {
+  let lo = 0
+  let hi = keys.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((keys[mid] as string) < key) lo = mid + 1
+    else hi = mid
   }
+  return lo
+}
+
+function insertSorted(keys: string[], key: string): void {
+  keys.splice(position(keys, key), 0, key)
+}
+
+function removeSorted(keys: string[], key: string): void {
+  const i = position(keys, key)
+  if (keys[i] === key) keys.splice(i, 1)
 }
