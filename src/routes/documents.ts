@@ -79,9 +79,11 @@ export const documentRoutes: FastifyPluginAsyncZod<{ services: StagingServices }
     if (request.isMultipart()) {
       result = await upload(request)
     } else if (request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() === 'application/json') {
+      // The response closing before it finished means the caller went away: stop the pull.
+      // (request.raw 'close' fires as soon as the body has been read, so it cannot tell.)
       const controller = new AbortController()
-      request.raw.once('close', () => {
-        if (!reply.sent) controller.abort()
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) controller.abort()
       })
       result = await services.puller.pull(pullBody.parse(request.body), controller.signal)
     } else {
