@@ -8,6 +8,7 @@ import type { DocumentPuller } from './staging/puller.js'
 import { AppError } from './errors.js'
 import { StagingStore } from './staging/store.js'
 import { CleanupSweeper } from './staging/sweep.js'
+import { createStructuredStager, type StructuredStager } from './structured/create-stager.js'
 
 export interface ServiceDeps {
   clock?: Clock
@@ -22,6 +23,7 @@ export interface StagingServices {
   sweeper: CleanupSweeper
   cleanupJob: CleanupJob
   puller: DocumentPuller
+  structured: StructuredStager
 }
 
 export function createServices(config: Config, log: FastifyBaseLogger, deps: ServiceDeps = {}): StagingServices {
@@ -52,5 +54,6 @@ export function createServices(config: Config, log: FastifyBaseLogger, deps: Ser
       throw new AppError('SourceNotAllowed', `pulls from ${body.source} are not enabled in this build`)
     }
   }
-  return { config, clock, observer, store, sweeper, cleanupJob, puller }
+  const structured = createStructuredStager(config, store, observer)
+  return { config, clock, observer, store, sweeper, cleanupJob, puller, structured }
 }
