@@ -76,6 +76,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   })
   app.addHook('onClose', async () => {
     await services.cleanupJob.stop()
+    await services.upstream.close()
   })
   return app
 }

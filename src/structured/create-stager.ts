@@ -1,18 +1,22 @@
-// Builds the structured stager with its upstream clients from the config (one set per app instance).
+// Builds the structured stager with its Samsara and Turvo clients on the shared upstream client.
 import type { Config } from '../config.js'
-import { AppError } from '../errors.js'
 import type { StagingObserver } from '../staging/observer.js'
 import type { StagingStore } from '../staging/store.js'
-import { StructuredStager, type JsonSource } from './structured-stager.js'
+import type { JsonGetter } from '../upstream/json-getter.js'
+import { SamsaraClient } from '../upstream/samsara.js'
+import { TurvoClient } from '../upstream/turvo.js'
+import { StructuredStager } from './structured-stager.js'
 
 export { StructuredStager }
 
-const notYet = (name: string): JsonSource => ({
-  fetchJson: async () => {
-    throw new AppError('SourceNotAllowed', `${name} fetches are not enabled in this build`)
-  }
-})
-
-export function createStructuredStager(_config: Config, store: StagingStore, observer: StagingObserver): StructuredStager {
-  return new StructuredStager({ store, observer, sources: { samsara: notYet('samsara'), turvo: notYet('turvo') } })
+export function createStructuredStager(config: Config, store: StagingStore, observer: StagingObserver, http: JsonGetter): StructuredStager {
+  const maxBytes = config.maxDocumentBytes
+  return new StructuredStager({
+    store,
+    observer,
+    sources: {
+      samsara: new SamsaraClient({ baseUrl: config.samsara.baseUrl, apiToken: config.samsara.apiToken, http, maxBytes }),
+      turvo: new TurvoClient({ baseUrl: config.turvo.baseUrl, apiToken: config.turvo.apiToken, apiKey: config.turvo.apiKey, http, maxBytes })
+    }
+  })
 }
