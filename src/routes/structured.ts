@@ -15,7 +15,11 @@ export const structuredBody = z
       description: 'samsara/turvo: a path with query, or an absolute URL on the configured origin; frontapp: the webhook payload as a JSON string',
       example: '/fleet/vehicles/stats?types=gps'
     }),
-    auth_token: z.string().min(1).max(8192).optional().meta({ description: 'bearer token for the upstream; else the configured one' }),
+    auth_token: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,8192}$/, { error: 'must be 1-8192 printable characters without spaces' })
+      .optional()
+      .meta({ description: 'bearer token for the upstream; else the configured one. Never stored or logged' }),
     overwrite: booleanField.default(false).meta({ description: 'extension: replace an existing item with different content' })
   })
   .meta({ id: 'StructuredRequest' })
