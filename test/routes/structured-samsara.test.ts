@@ -209,3 +209,13 @@ t.test('auth_token with spaces or control characters is a ValidationError', asyn
   t.equal(res.json().code, 'ValidationError')
   t.equal(samsara.requests.length, 0)
 })
+
+t.test('over a real socket the fetch runs to the end (reading the request body does not cancel it)', async (t) => {
+  const samsara = await fakeSamsara(t, PAGES)
+  const { app } = await samsaraApp(t, samsara.origin)
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  const { headers, payload } = post({ data_id: 'socket', source: 'samsara', source_location: '/fleet/drivers' })
+  const res = await fetch(`${address}/v1/structured`, { method: 'POST', headers, body: payload })
+  t.equal(res.status, 201)
+  t.equal(samsara.requests.length, 3)
+})
