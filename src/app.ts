@@ -10,6 +10,8 @@ import { documentRoutes } from './routes/documents.js'
 import { healthRoutes } from './routes/health.js'
 import { itemRoutes } from './routes/items.js'
 import { operationRoutes } from './routes/operations.js'
+import { structuredRoutes } from './routes/structured.js'
+import { webhookRoutes } from './routes/webhooks.js'
 import { createServices, type ServiceDeps, type StagingServices } from './services.js'
 
 export interface AppDeps extends ServiceDeps {
@@ -73,6 +75,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(documentRoutes, { services })
   await app.register(itemRoutes, { services })
   await app.register(operationRoutes, { services })
+  await app.register(structuredRoutes, { services })
+  await app.register(webhookRoutes, { services })
 
   app.addHook('onReady', async () => {
     const report = await services.store.init()
@@ -81,6 +85,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   })
   app.addHook('onClose', async () => {
     await services.cleanupJob.stop()
+    await services.upstream.close()
   })
   return app
 }

@@ -8,10 +8,14 @@ import type { DocumentPuller } from './staging/puller.js'
 import { AppError } from './errors.js'
 import { StagingStore } from './staging/store.js'
 import { CleanupSweeper } from './staging/sweep.js'
+import { createStructuredStager, type StructuredStager } from './structured/create-stager.js'
+import { UpstreamClient, type UpstreamClientOptions } from './upstream/http-client.js'
 
 export interface ServiceDeps {
   clock?: Clock
   observer?: StagingObserver
+  /** Upstream client tuning (backoff, sleep); tests shrink waits with it. */
+  upstream?: Pick<UpstreamClientOptions, 'backoff' | 'sleep' | 'ca'>
 }
 
 export interface StagingServices {
@@ -22,6 +26,9 @@ export interface StagingServices {
   sweeper: CleanupSweeper
   cleanupJob: CleanupJob
   puller: DocumentPuller
+  /** The one HTTP client toward every upstream (pulls and structured clients); closed with the app. */
+  upstream: UpstreamClient
+  structured: StructuredStager
 }
 
 export function createServices(config: Config, log: FastifyBaseLogger, deps: ServiceDeps = {}): StagingServices {
@@ -47,10 +54,18 @@ export function createServices(config: Config, log: FastifyBaseLogger, deps: Ser
     cronExpression: config.cleanupCron,
     onError: (err) => log.error({ err }, 'scheduled cleanup failed')
   })
+  const upstream = new UpstreamClient({
+    timeoutMs: config.upstreamTimeoutMs,
+    retries: config.upstreamRetries,
+    maxResponseBytes: config.maxDocumentBytes,
+    observer,
+    ...deps.upstream
+  })
   const puller: DocumentPuller = {
     pull: async (body) => {
       throw new AppError('SourceNotAllowed', `pulls from ${body.source} are not enabled in this build`)
     }
   }
-  return { config, clock, observer, store, sweeper, cleanupJob, puller }
+  const structured = createStructuredStager(config, store, observer, upstream)
+  return { config, clock, observer, store, sweeper, cleanupJob, puller, upstream, structured }
 }

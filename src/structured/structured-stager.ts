@@ -1,0 +1,77 @@
+// POST /v1/structured as a domain operation: get the JSON (fetched from Samsara or Turvo, or a Front
+// payload handed over as a string) and stage it as {source}/{data_id}/data.json through the store.
+import { Readable } from 'node:stream'
+import { AppError } from '../errors.js'
+import type { StagingObserver } from '../staging/observer.js'
+import type { CommitResult, StagingStore } from '../staging/store.js'
+
+export const STRUCTURED_SOURCES = ['samsara', 'turvo', 'frontapp'] as const
+export type StructuredSource = (typeof STRUCTURED_SOURCES)[number]
+
+export interface StructuredRequest {
+  data_id: string
+  source: StructuredSource
+  source_location: string
+  auth_token?: string | undefined
+  overwrite: boolean
+}
+
+/** What an upstream client hands back: the (merged) document and where it came from, credential-free. */
+export interface FetchedJson {
+  document: unknown
+  sourceLocation: string
+}
+
+export interface JsonSource {
+  fetchJson(location: string, authToken: string | undefined, signal: AbortSignal): Promise<FetchedJson>
+}
+
+export interface StructuredStagerOptions {
+  store: StagingStore
+  observer: StagingObserver
+  sources: Record<Exclude<StructuredSource, 'frontapp'>, JsonSource>
+}
+
+/** A Front payload is staged byte for byte as posted, once it is known to be JSON. */
+function frontPayload(text: string): Buffer {
+  try {
+    JSON.parse(text)
+  } catch {
+    throw new AppError('InvalidJSON', 'body.source_location: a frontapp payload must be a JSON document in a string')
+  }
+  return Buffer.from(text, 'utf8')
+}
+
+export class StructuredStager {
+  constructor(private readonly options: StructuredStagerOptions) {}
+
+  async stage(request: StructuredRequest, signal: AbortSignal): Promise<CommitResult> {
+    const { store, observer, sources } = this.options
+    let bytes: Buffer
+    let sourceLocation: string | null
+    if (request.source === 'frontapp') {
+      bytes = frontPayload(request.source_location)
+      sourceLocation = null
+    } else {
+      const fetched = await sources[request.source].fetchJson(request.source_location, request.auth_token, signal)
+      bytes = Buffer.from(JSON.stringify(fetched.document), 'utf8')
+      sourceLocation = fetched.sourceLocation
+    }
+    const result = await store.stage(
+      {
+        source: request.source,
+        documentId: request.data_id,
+        kind: 'structured',
+        filename: 'data.json',
+        contentType: 'application/json',
+        originalFilename: null,
+        sourceLocation,
+        overwrite: request.overwrite
+      },
+      Readable.from([bytes]),
+      { declaredBytes: bytes.length }
+    )
+    observer.structuredFetched(request.source)
+    return result
+  }
+}
