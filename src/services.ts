@@ -3,14 +3,18 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from './config.js'
 import { CleanupJob } from './jobs/cleanup-job.js'
 import { systemClock, type Clock } from './staging/clock.js'
-import { silentObserver, type StagingObserver } from './staging/observer.js'
+import type { StagingObserver } from './staging/observer.js'
 import type { DocumentPuller } from './staging/puller.js'
 import { AppError } from './errors.js'
+import { cleanupIntervalSeconds } from './metrics/cleanup-interval.js'
+import { fanOut } from './metrics/fan-out.js'
+import { StagingMetrics } from './metrics/staging-metrics.js'
 import { StagingStore } from './staging/store.js'
 import { CleanupSweeper } from './staging/sweep.js'
 
 export interface ServiceDeps {
   clock?: Clock
+  /** An extra listener for domain events; the app's own metrics always receive them too. */
   observer?: StagingObserver
 }
 
@@ -18,6 +22,7 @@ export interface StagingServices {
   config: Config
   clock: Clock
   observer: StagingObserver
+  metrics: StagingMetrics
   store: StagingStore
   sweeper: CleanupSweeper
   cleanupJob: CleanupJob
@@ -26,7 +31,8 @@ export interface StagingServices {
 
 export function createServices(config: Config, log: FastifyBaseLogger, deps: ServiceDeps = {}): StagingServices {
   const clock = deps.clock ?? systemClock
-  const observer = deps.observer ?? silentObserver
+  const metrics = new StagingMetrics()
+  const observer = deps.observer ? fanOut(metrics, deps.observer) : metrics
   const store = new StagingStore({
     baseDir: config.baseDir,
     clock,
@@ -47,10 +53,15 @@ export function createServices(config: Config, log: FastifyBaseLogger, deps: Ser
     cronExpression: config.cleanupCron,
     onError: (err) => log.error({ err }, 'scheduled cleanup failed')
   })
+  metrics.trackState({
+    index: store.index,
+    quota: store.quota,
+    cleanupIntervalSeconds: cleanupIntervalSeconds(config.cleanupIntervalMs, config.cleanupCron)
+  })
   const puller: DocumentPuller = {
     pull: async (body) => {
       throw new AppError('SourceNotAllowed', `pulls from ${body.source} are not enabled in this build`)
     }
   }
-  return { config, clock, observer, store, sweeper, cleanupJob, puller }
+  return { config, clock, observer, metrics, store, sweeper, cleanupJob, puller }
 }
