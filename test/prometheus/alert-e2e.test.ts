@@ -8,6 +8,7 @@ import { parse, stringify } from 'yaml'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { tempDir, upload } from '../helper.js'
+import { dashboardExpressions } from '../metrics/promql-names.js'
 import { REPO_ROOT, requireBinary } from './binaries.js'
 import { startPrometheus, waitFor } from './prometheus-server.js'
 
@@ -25,7 +26,7 @@ interface AlertsResponse {
 }
 
 interface RulesResponse {
-  data: { groups: { lastEvaluation: string }[] }
+  data: { groups: { lastEvaluation: string; rules: { name: string; health: string; lastError?: string }[] }[] }
 }
 
 async function getJson<T>(url: string): Promise<T> {
@@ -89,4 +90,15 @@ t.test(`${ALERT} fires in a real Prometheus once more than 10 items have failed`
   }).catch(diagnose)
   t.match(firing.labels, { alertname: ALERT, job: JOB, instance: `127.0.0.1:${port}`, severity: 'warning' })
   t.equal(Number(firing.value), 11)
+
+  const rulesNow = await getJson<RulesResponse>(`${prom.url}/api/v1/rules`)
+  for (const r of rulesNow.data.groups.flatMap((g) => g.rules)) t.equal(r.health, 'ok', `${r.name} evaluates against the live series ${r.lastError ?? ''}`)
+
+  // Every dashboard query, with Grafana's variables filled in, is PromQL that Prometheus accepts.
+  const dashboard = JSON.parse(await readFile(join(REPO_ROOT, 'grafana/dashboards/apex-staging.json'), 'utf8'))
+  for (const expr of dashboardExpressions(dashboard).filter((e) => !e.startsWith('label_values('))) {
+    const query = expr.replaceAll('$__rate_interval', '1m').replaceAll('$job', JOB).replaceAll('$instance', '.*')
+    const res = await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent(query)}`)
+    t.equal(res.status, 200, `dashboard query is valid PromQL: ${expr} ${res.ok ? '' : await res.text()}`)
+  }
 })
