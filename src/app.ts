@@ -32,6 +32,12 @@ export const REDACTED = [
   'req.headers["x-front-signature"]',
   'req.headers["x-api-key"]',
   'req.headers.cookie',
+  // Plugins log option objects that carry the request headers (@fastify/multipart at trace level).
+  'headers.authorization',
+  '*.headers.authorization',
+  '*.headers["x-front-signature"]',
+  '*.headers["x-api-key"]',
+  '*.headers.cookie',
   '*.auth_token',
   '*.token',
   '*.apiToken',
@@ -40,8 +46,9 @@ export const REDACTED = [
   '*.apiKey'
 ]
 
-export function createLogger(config: Config): FastifyBaseLogger {
-  return pino({ level: config.logLevel, redact: { paths: REDACTED, censor: '[redacted]' } })
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): FastifyBaseLogger {
+  const options = { level: config.logLevel, redact: { paths: REDACTED, censor: '[redacted]' } }
+  return destination ? pino(options, destination) : pino(options)
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {

@@ -22,6 +22,8 @@ export const documentRoutes: FastifyPluginAsyncZod<{ services: StagingServices }
   const { store, config } = services
   await app.register(multipart, {
     throwFileSizeLimit: true,
+    // Keep the name as the client sent it (original_filename); sanitiseFilename makes the stored one.
+    preservePath: true,
     // One byte over the cap so that our own meter, not busboy's truncation, reports the 413.
     limits: { fileSize: config.maxDocumentBytes + 1, files: 1, fields: 16, fieldSize: 8192, parts: 24, headerPairs: 100 }
   })

@@ -10,10 +10,10 @@ export function sanitiseFilename(given: string | null | undefined, fallback = 'd
   let name = basename(given.replace(/\\/g, '/'))
   // eslint-disable-next-line no-control-regex
   name = name.replace(/[\u0000-\u001f\u007f/]/g, '').trim()
+  // No leading dot: that also rules out .metadata.json and hidden files.
   name = name.replace(/^\.+/, '')
   while (Buffer.byteLength(name) > MAX_BYTES) name = name.slice(0, -1)
-  if (name === '' || name === METADATA.slice(1)) return fallback
-  return name
+  return name === '' ? fallback : name
 }
 
 export { METADATA as METADATA_FILE }

@@ -1,0 +1,70 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+t.test('defaults follow API.md', async (t) => {
+  const c = loadConfig({})
+  t.equal(c.host, '127.0.0.1')
+  t.equal(c.port, 8080)
+  t.equal(c.baseDir, '/tmp/apex-staging')
+  t.equal(c.failedRetentionMs, 24 * 3_600_000)
+  t.equal(c.abandonedAfterMs, 72 * 3_600_000)
+  t.equal(c.cleanupIntervalMs, 60 * 60_000)
+  t.equal(c.maxTotalBytes, 10 * 1024 ** 3)
+  t.equal(c.maxDocumentBytes, 1024 * 1024 ** 2)
+  t.same(c.apiTokens, [])
+  t.equal(c.upstreamTimeoutMs, 30000)
+  t.equal(c.upstreamRetries, 3)
+  t.equal(c.frontapp.baseUrl, 'https://api2.frontapp.com')
+  t.equal(c.samsara.baseUrl, 'https://api.samsara.com')
+  t.equal(c.turvo.baseUrl, 'https://publicapi.turvo.com/v1')
+  t.equal(c.logLevel, 'info')
+})
+
+t.test('decimals, lists and tokens are parsed', async (t) => {
+  const c = loadConfig({
+    STAGING_FAILED_RETENTION_HOURS: '0.5',
+    STAGING_CLEANUP_INTERVAL_MINUTES: '0.5',
+    STAGING_MAX_SIZE_GB: '0.001',
+    STAGING_API_TOKENS: 'ingest:ingest-secret-1, operator:operator-secret-2',
+    STAGING_HTTP_ALLOW_HOSTS: 'Files.Example.com:8443, other.example',
+    STAGING_CLEANUP_CRON: '*/10 * * * * *'
+  })
+  t.equal(c.failedRetentionMs, 1_800_000)
+  t.equal(c.cleanupIntervalMs, 30_000)
+  t.equal(c.maxTotalBytes, Math.floor(0.001 * 1024 ** 3))
+  t.same(c.apiTokens, [
+    { role: 'ingest', token: 'ingest-secret-1' },
+    { role: 'operator', token: 'operator-secret-2' }
+  ])
+  t.same(c.httpAllowHosts, ['files.example.com:8443', 'other.example'])
+  t.equal(c.cleanupCron, '*/10 * * * * *')
+})
+
+t.test('one error names every bad variable, and never echoes a token', async (t) => {
+  const err = t.throws(() =>
+    loadConfig({
+      PORT: 'eighty',
+      STAGING_MAX_SIZE_GB: '-1',
+      STAGING_API_TOKENS: 'admin:super-secret-token',
+      STAGING_CLEANUP_CRON: 'every minute',
+      STAGING_AUTH_DISABLED: 'maybe',
+      LOG_LEVEL: 'loud',
+      STAGING_BASE_DIR: 'relative/dir'
+    })
+  ) as ConfigError
+  t.ok(err instanceof ConfigError)
+  for (const name of ['PORT', 'STAGING_MAX_SIZE_GB', 'STAGING_API_TOKENS', 'STAGING_CLEANUP_CRON', 'STAGING_AUTH_DISABLED', 'LOG_LEVEL', 'STAGING_BASE_DIR']) {
+    t.match(err.message, name, `names ${name}`)
+  }
+  t.notMatch(err.message, 'super-secret-token')
+})
+
+t.test('without tokens, auth may be off only on loopback or on purpose', async (t) => {
+  t.doesNotThrow(() => loadConfig({ HOST: '127.0.0.1' }))
+  t.doesNotThrow(() => loadConfig({ HOST: '::1' }))
+  t.doesNotThrow(() => loadConfig({ HOST: 'localhost' }))
+  const err = t.throws(() => loadConfig({ HOST: '0.0.0.0' })) as ConfigError
+  t.match(err.message, /STAGING_API_TOKENS.*STAGING_AUTH_DISABLED/)
+  t.doesNotThrow(() => loadConfig({ HOST: '0.0.0.0', STAGING_AUTH_DISABLED: 'true' }))
+  t.doesNotThrow(() => loadConfig({ HOST: '0.0.0.0', STAGING_API_TOKENS: 'operator:long-enough-token' }))
+})

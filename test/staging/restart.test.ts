@@ -1,0 +1,72 @@
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import t from 'tap'
+import { buildTestApp, tempDir, upload } from '../helper.js'
+
+t.test('a restart rebuilds the same index from disk', async (t) => {
+  const baseDir = await tempDir(t)
+  const first = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
+  for (let i = 0; i < 12; i++) await upload(first.app, `D-${i}`, `content-${i}`, { source: i % 2 ? 'frontapp' : 'http' })
+  await first.app.inject({ method: 'PATCH', url: '/v1/staging/http/D-0', payload: { status: 'failed', error: 'x' } })
+  await first.app.inject({ method: 'PATCH', url: '/v1/staging/frontapp/D-1', payload: { status: 'success' } })
+  const before = {
+    stats: (await first.app.inject({ method: 'GET', url: '/v1/stats' })).json(),
+    list: (await first.app.inject({ method: 'GET', url: '/v1/staging?limit=1000' })).json()
+  }
+  await first.app.close()
+
+  const second = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
+  const after = {
+    stats: (await second.app.inject({ method: 'GET', url: '/v1/stats' })).json(),
+    list: (await second.app.inject({ method: 'GET', url: '/v1/staging?limit=1000' })).json()
+  }
+  t.same(after.list, before.list, 'same records in the same order')
+  for (const key of ['total_documents', 'by_status', 'by_source', 'disk_usage'] as const) t.same(after.stats[key], before.stats[key], key)
+  t.equal(after.list.items.length, 12)
+})
+
+t.test('start-up clears interrupted writes, restores a parked item and leaves orphans to the sweep', async (t) => {
+  const baseDir = await tempDir(t)
+  const first = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
+  const kept = (await upload(first.app, 'KEPT', 'old content')).json()
+  await upload(first.app, 'OTHER', 'other')
+  await first.app.close()
+
+  // A crash in the middle of an overwrite: the old item parked, the new draft not yet in place.
+  await rename(join(baseDir, 'local_upload', 'KEPT'), join(baseDir, '.tmp', 'old~local_upload~KEPT'))
+  await mkdir(join(baseDir, '.tmp', 'draft-1234'))
+  await writeFile(join(baseDir, '.tmp', 'draft-1234', 'half.bin'), 'half a file')
+  // A crash after an overwrite's second rename: the parked old item is garbage.
+  await mkdir(join(baseDir, '.tmp', 'old~local_upload~OTHER'))
+  // A crash while writing metadata.
+  await writeFile(join(baseDir, '.tmp', 'file-abcd'), '{"half":')
+  // An item directory whose metadata is unreadable.
+  await mkdir(join(baseDir, 'frontapp', 'BROKEN'), { recursive: true })
+  await writeFile(join(baseDir, 'frontapp', 'BROKEN', '.metadata.json'), '{ not json')
+
+  const second = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
+  t.same(await readdir(join(baseDir, '.tmp')), [], 'temp area cleared')
+  const restored = await second.app.inject({ method: 'GET', url: '/v1/staging/local_upload/KEPT' })
+  t.equal(restored.statusCode, 200, 'the old item is back: the crash left the old state')
+  t.same(restored.json(), kept)
+  const content = await second.app.inject({ method: 'GET', url: '/v1/staging/local_upload/KEPT/content' })
+  t.equal(content.body, 'old content')
+  t.equal((await second.app.inject({ method: 'GET', url: '/v1/staging/local_upload/OTHER' })).statusCode, 200)
+  t.same(second.app.staging.store.lastLoad?.orphans, ['frontapp/BROKEN'])
+  t.equal((await second.app.inject({ method: 'GET', url: '/v1/stats' })).json().total_documents, 2)
+
+  const sweep = (await second.app.inject({ method: 'POST', url: '/v1/cleanup' })).json()
+  t.same(sweep.items, [{ source: 'frontapp', document_id: 'BROKEN', reason: 'orphan' }])
+  t.same(await readdir(join(baseDir, 'frontapp')), [])
+})
+
+t.test('an item whose file does not match its record is not loaded', async (t) => {
+  const baseDir = await tempDir(t)
+  const first = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
+  const record = (await upload(first.app, 'TORN', 'twelve bytes')).json()
+  await first.app.close()
+  await writeFile(record.file_path, 'short')
+  const second = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
+  t.equal((await second.app.inject({ method: 'GET', url: '/v1/staging/local_upload/TORN' })).statusCode, 404)
+  t.same(second.app.staging.store.lastLoad?.orphans, ['local_upload/TORN'])
+})
