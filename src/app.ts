@@ -6,9 +6,11 @@ import type { Config } from './config.js'
 import { registerAuth } from './http/auth.js'
 import { notFoundHandler, problemErrorHandler } from './http/problem.js'
 import { registerRequestLog, requestId } from './http/request-log.js'
+import { registerHttpMetrics } from './metrics/http-metrics.js'
 import { documentRoutes } from './routes/documents.js'
 import { healthRoutes } from './routes/health.js'
 import { itemRoutes } from './routes/items.js'
+import { metricsRoutes } from './routes/metrics.js'
 import { operationRoutes } from './routes/operations.js'
 import { structuredRoutes } from './routes/structured.js'
 import { webhookRoutes } from './routes/webhooks.js'
@@ -70,6 +72,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.decorate('staging', services)
   registerRequestLog(app)
   registerAuth(app, config)
+  registerHttpMetrics(app, services.metrics)
 
   await app.register(healthRoutes, { services })
   await app.register(documentRoutes, { services })
@@ -77,6 +80,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(operationRoutes, { services })
   await app.register(structuredRoutes, { services })
   await app.register(webhookRoutes, { services })
+  await app.register(metricsRoutes, { services })
 
   app.addHook('onReady', async () => {
     const report = await services.store.init()

@@ -3,9 +3,12 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from './config.js'
 import { CleanupJob } from './jobs/cleanup-job.js'
 import { systemClock, type Clock } from './staging/clock.js'
-import { silentObserver, type StagingObserver } from './staging/observer.js'
+import type { StagingObserver } from './staging/observer.js'
 import type { DocumentPuller } from './staging/puller.js'
 import { AppError } from './errors.js'
+import { cleanupIntervalSeconds } from './metrics/cleanup-interval.js'
+import { fanOut } from './metrics/fan-out.js'
+import { StagingMetrics } from './metrics/staging-metrics.js'
 import { StagingStore } from './staging/store.js'
 import { CleanupSweeper } from './staging/sweep.js'
 import { createStructuredStager, type StructuredStager } from './structured/create-stager.js'
@@ -13,6 +16,7 @@ import { UpstreamClient, type UpstreamClientOptions } from './upstream/http-clie
 
 export interface ServiceDeps {
   clock?: Clock
+  /** An extra listener for domain events; the app's own metrics always receive them too. */
   observer?: StagingObserver
   /** Upstream client tuning (backoff, sleep); tests shrink waits with it. */
   upstream?: Pick<UpstreamClientOptions, 'backoff' | 'sleep' | 'ca'>
@@ -22,6 +26,7 @@ export interface StagingServices {
   config: Config
   clock: Clock
   observer: StagingObserver
+  metrics: StagingMetrics
   store: StagingStore
   sweeper: CleanupSweeper
   cleanupJob: CleanupJob
@@ -33,7 +38,8 @@ export interface StagingServices {
 
 export function createServices(config: Config, log: FastifyBaseLogger, deps: ServiceDeps = {}): StagingServices {
   const clock = deps.clock ?? systemClock
-  const observer = deps.observer ?? silentObserver
+  const metrics = new StagingMetrics()
+  const observer = deps.observer ? fanOut(metrics, deps.observer) : metrics
   const store = new StagingStore({
     baseDir: config.baseDir,
     clock,
@@ -54,6 +60,11 @@ export function createServices(config: Config, log: FastifyBaseLogger, deps: Ser
     cronExpression: config.cleanupCron,
     onError: (err) => log.error({ err }, 'scheduled cleanup failed')
   })
+  metrics.trackState({
+    index: store.index,
+    quota: store.quota,
+    cleanupIntervalSeconds: cleanupIntervalSeconds(config.cleanupIntervalMs, config.cleanupCron)
+  })
   const upstream = new UpstreamClient({
     timeoutMs: config.upstreamTimeoutMs,
     retries: config.upstreamRetries,
@@ -67,5 +78,5 @@ export function createServices(config: Config, log: FastifyBaseLogger, deps: Ser
     }
   }
   const structured = createStructuredStager(config, store, observer, upstream)
-  return { config, clock, observer, store, sweeper, cleanupJob, puller, upstream, structured }
+  return { config, clock, observer, metrics, store, sweeper, cleanupJob, puller, upstream, structured }
 }

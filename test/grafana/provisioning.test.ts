@@ -1,0 +1,66 @@
+// The dashboard shows the Staging Lifecycle, and the compose file, Prometheus config and Grafana
+// provisioning agree on names, paths and ports (compose itself cannot run here: no Docker engine).
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import t from 'tap'
+import { parse } from 'yaml'
+import { REPO_ROOT } from '../prometheus/binaries.js'
+
+const read = async (path: string) => readFile(join(REPO_ROOT, path), 'utf8')
+const yamlOf = async <T>(path: string) => parse(await read(path)) as T
+
+interface Panel {
+  type: string
+  title: string
+  targets?: { expr: string }[]
+}
+
+t.test('the dashboard has a Staging Lifecycle row with the operator panels', async (t) => {
+  const dashboard = JSON.parse(await read('grafana/dashboards/apex-staging.json')) as { panels: Panel[] }
+  t.ok(dashboard.panels.some((p) => p.type === 'row' && p.title === 'Staging Lifecycle'))
+  const exprsOf = (p: Panel) => (p.targets ?? []).map((x) => x.expr).join('\n')
+  const panelWith = (...needles: string[]) => dashboard.panels.find((p) => needles.every((n) => exprsOf(p).includes(n)))
+  t.ok(panelWith('sum by (source) (staging_disk_usage_bytes', 'staging_quota_bytes'), 'disk usage by source against the quota')
+  t.ok(panelWith('sum by (status) (staging_documents_by_status'), 'items by status')
+  t.ok(panelWith('staging_cleanup_runs_total', 'staging_items_removed_total'), 'cleanup runs and removals')
+  t.ok(panelWith('staging_bytes_written_total'), 'bytes written')
+  t.ok(panelWith('structured_data_fetched_total'), 'structured fetches')
+  t.ok(panelWith('staging_upstream_requests_total{', 'outcome!="ok"'), 'upstream errors')
+  t.ok(panelWith('histogram_quantile(0.5,', 'histogram_quantile(0.99,', 'http_request_duration_seconds_bucket'), 'request latency p50/p99')
+})
+
+t.test('Grafana provisioning points at the compose Prometheus and the mounted dashboards', async (t) => {
+  const ds = await yamlOf<{ datasources: { uid: string; url: string; type: string }[] }>('grafana/provisioning/datasources/prometheus.yml')
+  const dashboard = JSON.parse(await read('grafana/dashboards/apex-staging.json')) as {
+    templating: { list: { name: string; current?: { value: string } }[] }
+  }
+  const dsVar = dashboard.templating.list.find((v) => v.name === 'datasource')
+  t.equal(ds.datasources[0]?.type, 'prometheus')
+  t.equal(dsVar?.current?.value, ds.datasources[0]?.uid, 'the dashboard defaults to the provisioned datasource')
+
+  const compose = await yamlOf<{ services: Record<string, { volumes?: string[]; ports?: string[]; build?: unknown; environment?: Record<string, string> }> }>(
+    'docker-compose.yml'
+  )
+  t.same(Object.keys(compose.services).sort(), ['grafana', 'prometheus', 'staging'])
+  t.equal(ds.datasources[0]?.url, 'http://prometheus:9090')
+  const providers = await yamlOf<{ providers: { options: { path: string } }[] }>('grafana/provisioning/dashboards/apex-staging.yml')
+  const grafanaVolumes = compose.services.grafana?.volumes ?? []
+  t.ok(grafanaVolumes.includes(`./grafana/dashboards:${providers.providers[0]?.options.path}:ro`), 'dashboards mounted where the provider reads')
+  t.ok(grafanaVolumes.includes('./grafana/provisioning:/etc/grafana/provisioning:ro'))
+
+  const promVolumes = compose.services.prometheus?.volumes ?? []
+  t.ok(promVolumes.includes('./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro'))
+  t.ok(promVolumes.includes('./prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro'), 'rules sit next to the config, as rule_files expects')
+})
+
+t.test('Prometheus scrapes the compose service under the job name the alerts select', async (t) => {
+  const prom = await yamlOf<{ rule_files: string[]; scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] }>(
+    'prometheus/prometheus.yml'
+  )
+  t.same(prom.rule_files, ['alerts.yml'])
+  const job = prom.scrape_configs.find((s) => s.job_name === 'apex-staging')
+  t.same(job?.static_configs[0]?.targets, ['staging:8080'])
+  const compose = await yamlOf<{ services: { staging: { environment: Record<string, string> } } }>('docker-compose.yml')
+  t.equal(compose.services.staging.environment.PORT, '8080')
+  t.match(await read('prometheus/alerts.yml'), /up\{job="apex-staging"\} == 0/)
+})
