@@ -25,7 +25,7 @@ t.test('the dashboard has a Staging Lifecycle row with the operator panels', asy
   t.ok(panelWith('staging_cleanup_runs_total', 'staging_items_removed_total'), 'cleanup runs and removals')
   t.ok(panelWith('staging_bytes_written_total'), 'bytes written')
   t.ok(panelWith('structured_data_fetched_total'), 'structured fetches')
-  t.ok(panelWith('staging_upstream_requests_total{', 'outcome!="ok"'), 'upstream errors')
+  t.ok(panelWith('staging_upstream_requests_total{', 'outcome=~"server_error|timeout|network_error|rate_limited"'), 'upstream errors')
   t.ok(panelWith('histogram_quantile(0.5,', 'histogram_quantile(0.99,', 'http_request_duration_seconds_bucket'), 'request latency p50/p99')
 })
 
