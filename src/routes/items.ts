@@ -7,6 +7,7 @@ import { AppError } from '../errors.js'
 import { etagMatches, parseRange } from '../http/range.js'
 import { itemRecordSchema, itemKey, ID_PATTERN, SOURCES, type Source } from '../staging/record.js'
 import type { StagingServices } from '../services.js'
+import { contentRequestHeaders, contentResponses } from './content-schemas.js'
 import { completeBody, completeResponse, itemParams, listQuery, listResponse, patchBody, problems } from './schemas.js'
 
 const encodeCursor = (key: string) => Buffer.from(key).toString('base64url')
@@ -61,13 +62,8 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       summary: 'Download the staged bytes',
       operationId: 'getItemContent',
       params: itemParams,
-      headers: z.object({ range: z.string().optional(), 'if-none-match': z.string().optional() }).loose(),
-      response: {
-        200: z.any().meta({ description: 'The staged bytes, with the item content type' }),
-        206: z.any().meta({ description: 'The requested byte range' }),
-        304: z.null().meta({ description: 'Not modified: If-None-Match named the current ETag' }),
-        ...problems(400, 401, 403, 404, 416)
-      }
+      headers: contentRequestHeaders,
+      response: { ...contentResponses, ...problems(400, 401, 403, 404) }
     }
   }, async (request, reply) => {
     const record = store.require(request.params.source, request.params.document_id)
