@@ -21,6 +21,17 @@ export const ERROR_MEANINGS: Record<ErrorCode, string> = {
   Unavailable: 'the service is shutting down or overloaded'
 }
 
+/** The `code` member's description: every code with its status, retryable flag and meaning. */
+export const PROBLEM_CODES_DESCRIPTION = [
+  'The stable error code. Clients branch on this, not on `title` or `detail`:',
+  '',
+  ...(Object.keys(ERROR_CATALOGUE) as ErrorCode[]).map((c) => {
+    const e = ERROR_CATALOGUE[c]
+    const status = c === 'FetchError' ? '502/504' : String(e.status)
+    return `- \`${c}\` (${status}${e.retryable ? ', retryable' : ''}): ${ERROR_MEANINGS[c]}`
+  })
+].join('\n')
+
 const EXAMPLE_DETAILS: Record<ErrorCode, string> = {
   ValidationError: 'body.document_id: must be 1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit',
   Unauthorized: 'an Authorization: Bearer token is required',

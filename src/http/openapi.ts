@@ -38,7 +38,11 @@ export const OPENAPI_BASE = {
   }
 }
 
-const openapiDocument = z.looseObject({ openapi: z.string(), info: z.looseObject({}), paths: z.looseObject({}) })
+const openapiDocument = z.looseObject({
+  openapi: z.string().meta({ description: 'OpenAPI version of the document', example: '3.0.3' }),
+  info: z.looseObject({}).meta({ description: 'Title, version and description of the API' }),
+  paths: z.looseObject({}).meta({ description: 'Every operation of the service' })
+})
 
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {

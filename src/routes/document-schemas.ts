@@ -1,6 +1,7 @@
 // The documented shapes of POST /v1/documents beyond the JSON body: the multipart form and the two success answers.
 import { z } from 'zod'
 import { itemRecordSchema } from '../staging/record.js'
+import { jsonResponse } from './responses.js'
 import { uploadFields } from './schemas.js'
 
 /**
@@ -26,8 +27,8 @@ const location = {
 }
 
 export const stagedResponses = {
-  200: { description: 'The same bytes (sha256) are already staged as an `active` item: nothing changed, this is its record', headers: location, content: { 'application/json': { schema: itemRecordSchema } } },
-  201: { description: 'Staged (or replaced, with `overwrite`): the new record', headers: location, content: { 'application/json': { schema: itemRecordSchema } } }
+  200: jsonResponse('The same bytes (sha256) are already staged as an `active` item: nothing changed, this is its record', itemRecordSchema, location),
+  201: jsonResponse('Staged (or replaced, with `overwrite`): the new record', itemRecordSchema, location)
 }
 
 export const STAGE_DOCUMENT_DESCRIPTION = `Two request forms:

@@ -7,6 +7,7 @@ import { AppError } from '../errors.js'
 import { etagMatches, parseRange } from '../http/range.js'
 import { itemRecordSchema, itemKey, ID_PATTERN, SOURCES, type Source } from '../staging/record.js'
 import type { StagingServices } from '../services.js'
+import { jsonResponse } from './responses.js'
 import { contentRequestHeaders, contentResponses } from './content-schemas.js'
 import { completeBody, completeResponse, itemParams, listQuery, listResponse, patchBody, problems } from './schemas.js'
 
@@ -38,7 +39,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       summary: 'List staged items',
       operationId: 'listItems',
       querystring: listQuery,
-      response: { 200: listResponse, ...problems(400, 401, 403) }
+      response: { 200: jsonResponse('One page of records', listResponse), ...problems(400, 401, 403) }
     }
   }, async (request) => {
     const { limit, cursor, ...filter } = request.query
@@ -52,7 +53,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       summary: 'Read one item record',
       operationId: 'getItem',
       params: itemParams,
-      response: { 200: itemRecordSchema, ...problems(400, 401, 403, 404) }
+      response: { 200: jsonResponse('The item record', itemRecordSchema), ...problems(400, 401, 403, 404) }
     }
   }, async (request) => store.require(request.params.source, request.params.document_id))
 
@@ -100,7 +101,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       operationId: 'updateItemStatus',
       params: itemParams,
       body: patchBody,
-      response: { 200: itemRecordSchema, ...problems(400, 401, 403, 404, 409, 415) }
+      response: { 200: jsonResponse('The updated record', itemRecordSchema), ...problems(400, 401, 403, 404, 409, 415) }
     }
   }, async (request) => {
     const { source, document_id } = request.params
@@ -114,7 +115,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       operationId: 'completeItem',
       params: itemParams,
       body: completeBody,
-      response: { 200: completeResponse, ...problems(400, 401, 403, 409, 415) }
+      response: { 200: jsonResponse('Done; repeating the call is harmless', completeResponse), ...problems(400, 401, 403, 409, 415) }
     }
   }, async (request) => {
     const { source, document_id } = request.params
