@@ -60,7 +60,9 @@ export function codesFor(method: string, path: string, status: number): ErrorCod
   if (status === 504) return ['FetchError']
   const codes = (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).filter((c) => ERROR_CATALOGUE[c].status === status)
   return codes.filter((code) => {
+    // Both roles may stage, so a 403 there is always the pull policy.
     if (code === 'SourceNotAllowed' || code === 'Conflict') return PULLS.has(op)
+    if (code === 'Forbidden') return !PULLS.has(op)
     if (code === 'InvalidTransition') return !PULLS.has(op)
     if (code === 'InvalidJSON') return op !== 'post /v1/documents'
     return true

@@ -31,6 +31,8 @@ function contentDisposition(filename: string): string {
 
 export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = async (app, { services }) => {
   const { store } = services
+  // Bodies here are JSON only: without this, Fastify's default text/plain parser turns a wrong content type into 400, not 415.
+  app.removeContentTypeParser('text/plain')
   const ingest = { access: 'ingest' as const }
 
   app.get('/v1/staging', {
@@ -39,7 +41,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       summary: 'List staged items',
       operationId: 'listItems',
       querystring: listQuery,
-      response: { 200: jsonResponse('One page of records', listResponse), ...problems(400, 401, 403) }
+      response: { 200: jsonResponse('One page of records', listResponse), ...problems(400, 401) }
     }
   }, async (request) => {
     const { limit, cursor, ...filter } = request.query
@@ -53,7 +55,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       summary: 'Read one item record',
       operationId: 'getItem',
       params: itemParams,
-      response: { 200: jsonResponse('The item record', itemRecordSchema), ...problems(400, 401, 403, 404) }
+      response: { 200: jsonResponse('The item record', itemRecordSchema), ...problems(400, 401, 404) }
     }
   }, async (request) => store.require(request.params.source, request.params.document_id))
 
@@ -64,7 +66,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       operationId: 'getItemContent',
       params: itemParams,
       headers: contentRequestHeaders,
-      response: { ...contentResponses, ...problems(400, 401, 403, 404) }
+      response: { ...contentResponses, ...problems(400, 401, 404) }
     }
   }, async (request, reply) => {
     const record = store.require(request.params.source, request.params.document_id)
@@ -101,7 +103,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       operationId: 'updateItemStatus',
       params: itemParams,
       body: patchBody,
-      response: { 200: jsonResponse('The updated record', itemRecordSchema), ...problems(400, 401, 403, 404, 409, 415) }
+      response: { 200: jsonResponse('The updated record', itemRecordSchema), ...problems(400, 401, 404, 409, 415) }
     }
   }, async (request) => {
     const { source, document_id } = request.params
@@ -115,7 +117,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       operationId: 'completeItem',
       params: itemParams,
       body: completeBody,
-      response: { 200: jsonResponse('Done; repeating the call is harmless', completeResponse), ...problems(400, 401, 403, 409, 415) }
+      response: { 200: jsonResponse('Done; repeating the call is harmless', completeResponse), ...problems(400, 401, 409, 415) }
     }
   }, async (request) => {
     const { source, document_id } = request.params

@@ -21,7 +21,7 @@ export const operationRoutes: FastifyPluginAsyncZod<{ services: StagingServices 
     schema: {
       summary: 'Counts, disk usage, quota and cleanup state',
       operationId: 'getStats',
-      response: { 200: jsonResponse('Current counts from the index (no disk scan)', statsResponse), ...problems(401, 403) }
+      response: { 200: jsonResponse('Current counts from the index (no disk scan)', statsResponse), ...problems(401) }
     }
   }, async () =>
     computeStats(services.store.index, services.store.quota, {
