@@ -4,6 +4,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { pino } from 'pino'
 import type { Config } from './config.js'
 import { registerAuth } from './http/auth.js'
+import { registerOpenApi } from './http/openapi.js'
 import { notFoundHandler, problemErrorHandler } from './http/problem.js'
 import { registerRequestLog, requestId } from './http/request-log.js'
 import { registerHttpMetrics } from './metrics/http-metrics.js'
@@ -73,6 +74,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   registerRequestLog(app)
   registerAuth(app, config)
   registerHttpMetrics(app, services.metrics)
+  await registerOpenApi(app)
 
   await app.register(healthRoutes, { services })
   await app.register(documentRoutes, { services })

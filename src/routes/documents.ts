@@ -5,9 +5,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { AppError } from '../errors.js'
 import type { Draft } from '../staging/draft.js'
 import { sanitiseFilename } from '../staging/filename.js'
-import { itemRecordSchema } from '../staging/record.js'
 import type { CommitResult } from '../staging/store.js'
 import type { StagingServices } from '../services.js'
+import { STAGE_DOCUMENT_DESCRIPTION, stagedResponses, uploadForm } from './document-schemas.js'
 import { problems, pullBody, uploadFields } from './schemas.js'
 
 /** Room for multipart boundaries and the small fields around the file. */
@@ -71,8 +71,10 @@ export const documentRoutes: FastifyPluginAsyncZod<{ services: StagingServices }
     schema: {
       summary: 'Stage a document: multipart upload, or a JSON pull from http(s), Front or the import directory',
       operationId: 'stageDocument',
+      description: STAGE_DOCUMENT_DESCRIPTION,
       body: { content: { 'application/json': { schema: pullBody } } } as unknown as typeof pullBody,
-      response: { 200: itemRecordSchema, 201: itemRecordSchema, ...problems(400, 401, 403, 409, 413, 415, 422, 502, 504, 507) }
+      multipartBody: uploadForm,
+      response: { ...stagedResponses, ...problems(400, 401, 403, 409, 413, 415, 422, 502, 504, 507) }
     }
   }, async (request, reply) => {
     let result: CommitResult

@@ -4,19 +4,22 @@ import { z } from 'zod'
 import type { StagingServices } from '../services.js'
 
 const readiness = z.object({
-  status: z.enum(['ok', 'unavailable']),
-  checks: z.object({ staging_tree_loaded: z.boolean(), staging_tree_writable: z.boolean() })
+  status: z.enum(['ok', 'unavailable']).meta({ description: '`ok` when every check passes', example: 'ok' }),
+  checks: z.object({
+    staging_tree_loaded: z.boolean().meta({ description: 'The staging tree was read into the index at start', example: true }),
+    staging_tree_writable: z.boolean().meta({ description: 'The staging temp directory under STAGING_BASE_DIR is writable', example: true })
+  }).meta({ description: 'Each readiness check and whether it passed' })
 })
 
 export const healthRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = async (app, { services }) => {
   app.get('/healthz', {
     config: { access: 'public' },
-    schema: { summary: 'Liveness', operationId: 'healthz', response: { 200: z.object({ status: z.literal('ok') }) } }
+    schema: { summary: 'Liveness', operationId: 'healthz', response: { 200: z.object({ status: z.literal('ok').meta({ description: 'Always `ok` while the process runs' }) }).meta({ description: 'The process is alive' }) } }
   }, async () => ({ status: 'ok' as const }))
 
   app.get('/readyz', {
     config: { access: 'public' },
-    schema: { summary: 'Readiness: the staging tree is loaded and writable', operationId: 'readyz', response: { 200: readiness, 503: readiness } }
+    schema: { summary: 'Readiness: the staging tree is loaded and writable', operationId: 'readyz', response: { 200: readiness.meta({ description: 'Ready: the staging tree is loaded and writable' }), 503: readiness.meta({ description: 'Not ready; `checks` says which check failed' }) } }
   }, async (_request, reply) => {
     const checks = { staging_tree_loaded: services.store.loaded, staging_tree_writable: await services.store.checkWritable() }
     const ok = checks.staging_tree_loaded && checks.staging_tree_writable

@@ -7,6 +7,8 @@ import { AppError } from '../errors.js'
 import { etagMatches, parseRange } from '../http/range.js'
 import { itemRecordSchema, itemKey, ID_PATTERN, SOURCES, type Source } from '../staging/record.js'
 import type { StagingServices } from '../services.js'
+import { jsonResponse } from './responses.js'
+import { contentRequestHeaders, contentResponses } from './content-schemas.js'
 import { completeBody, completeResponse, itemParams, listQuery, listResponse, patchBody, problems } from './schemas.js'
 
 const encodeCursor = (key: string) => Buffer.from(key).toString('base64url')
@@ -29,6 +31,8 @@ function contentDisposition(filename: string): string {
 
 export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = async (app, { services }) => {
   const { store } = services
+  // Bodies here are JSON only: without this, Fastify's default text/plain parser turns a wrong content type into 400, not 415.
+  app.removeContentTypeParser('text/plain')
   const ingest = { access: 'ingest' as const }
 
   app.get('/v1/staging', {
@@ -37,7 +41,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       summary: 'List staged items',
       operationId: 'listItems',
       querystring: listQuery,
-      response: { 200: listResponse, ...problems(400, 401, 403) }
+      response: { 200: jsonResponse('One page of records', listResponse), ...problems(400, 401) }
     }
   }, async (request) => {
     const { limit, cursor, ...filter } = request.query
@@ -51,7 +55,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       summary: 'Read one item record',
       operationId: 'getItem',
       params: itemParams,
-      response: { 200: itemRecordSchema, ...problems(400, 401, 403, 404) }
+      response: { 200: jsonResponse('The item record', itemRecordSchema), ...problems(400, 401, 404) }
     }
   }, async (request) => store.require(request.params.source, request.params.document_id))
 
@@ -61,13 +65,8 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       summary: 'Download the staged bytes',
       operationId: 'getItemContent',
       params: itemParams,
-      headers: z.object({ range: z.string().optional(), 'if-none-match': z.string().optional() }).loose(),
-      response: {
-        200: z.any().meta({ description: 'The staged bytes, with the item content type' }),
-        206: z.any().meta({ description: 'The requested byte range' }),
-        304: z.null().meta({ description: 'Not modified: If-None-Match named the current ETag' }),
-        ...problems(400, 401, 403, 404, 416)
-      }
+      headers: contentRequestHeaders,
+      response: { ...contentResponses, ...problems(400, 401, 404) }
     }
   }, async (request, reply) => {
     const record = store.require(request.params.source, request.params.document_id)
@@ -104,7 +103,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       operationId: 'updateItemStatus',
       params: itemParams,
       body: patchBody,
-      response: { 200: itemRecordSchema, ...problems(400, 401, 403, 404, 409, 415) }
+      response: { 200: jsonResponse('The updated record', itemRecordSchema), ...problems(400, 401, 404, 409, 415) }
     }
   }, async (request) => {
     const { source, document_id } = request.params
@@ -118,7 +117,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       operationId: 'completeItem',
       params: itemParams,
       body: completeBody,
-      response: { 200: completeResponse, ...problems(400, 401, 403, 409, 415) }
+      response: { 200: jsonResponse('Done; repeating the call is harmless', completeResponse), ...problems(400, 401, 409, 415) }
     }
   }, async (request) => {
     const { source, document_id } = request.params

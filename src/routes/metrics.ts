@@ -11,7 +11,13 @@ export const metricsRoutes: FastifyPluginAsyncZod<{ services: StagingServices }>
     schema: {
       summary: 'Prometheus metrics (needs the metrics token when STAGING_METRICS_TOKEN is set)',
       operationId: 'metrics',
-      response: { 200: z.string().describe('Prometheus text exposition format'), ...problems(401) }
+      response: {
+        200: {
+          description: 'This instance\'s metrics in the Prometheus text exposition format (version 0.0.4)',
+          content: { 'text/plain': { schema: z.string().meta({ example: 'staging_quota_bytes 10737418240' }) } }
+        },
+        ...problems(401)
+      }
     }
   }, async (_request, reply) => {
     const text = await registry.metrics()

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { StagingServices } from '../services.js'
 import { computeStats } from '../staging/stats.js'
+import { jsonResponse } from './responses.js'
 import { cleanupQuery, problems, statsResponse, sweepResultSchema } from './schemas.js'
 
 export const operationRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = async (app, { services }) => {
@@ -11,7 +12,7 @@ export const operationRoutes: FastifyPluginAsyncZod<{ services: StagingServices 
       summary: 'Run one cleanup sweep now (operator)',
       operationId: 'runCleanup',
       querystring: cleanupQuery,
-      response: { 200: sweepResultSchema, ...problems(400, 401, 403) }
+      response: { 200: jsonResponse('What the sweep did (or, with dry_run, would do)', sweepResultSchema), ...problems(400, 401, 403) }
     }
   }, async (request) => services.sweeper.run(request.query.dry_run))
 
@@ -20,7 +21,7 @@ export const operationRoutes: FastifyPluginAsyncZod<{ services: StagingServices 
     schema: {
       summary: 'Counts, disk usage, quota and cleanup state',
       operationId: 'getStats',
-      response: { 200: statsResponse, ...problems(401, 403) }
+      response: { 200: jsonResponse('Current counts from the index (no disk scan)', statsResponse), ...problems(401) }
     }
   }, async () =>
     computeStats(services.store.index, services.store.quota, {

@@ -48,7 +48,16 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ services: StagingServices }>
     schema: {
       summary: 'Receive a Front rule or application webhook (signature-authenticated)',
       operationId: 'receiveFrontWebhook',
-      response: { 200: deliveryResponse, ...problems(401, 413, 415, 422, 500, 507) }
+      response: {
+        200: {
+          description: 'The delivery was verified: staged, or a duplicate of one already staged. A request with X-Front-Challenge is answered with the challenge value as text/plain.',
+          content: {
+            'application/json': { schema: deliveryResponse },
+            'text/plain': { schema: z.string().meta({ description: 'The X-Front-Challenge value, echoed', example: 'chl_123' }) }
+          }
+        },
+        ...problems(401, 413, 415, 422, 500, 507)
+      }
     }
   }, async (request, reply) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
