@@ -7,6 +7,7 @@ import { registerAuth } from './http/auth.js'
 import { registerOpenApi } from './http/openapi.js'
 import { notFoundHandler, problemErrorHandler } from './http/problem.js'
 import { registerRequestLog, requestId } from './http/request-log.js'
+import { registerShutdownGate } from './http/shutdown-gate.js'
 import { registerHttpMetrics } from './metrics/http-metrics.js'
 import { documentRoutes } from './routes/documents.js'
 import { healthRoutes } from './routes/health.js'
@@ -60,7 +61,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestId,
     bodyLimit: 1024 * 1024,
-    return503OnClosing: true,
+    // Our own gate answers requests that arrive while closing, as problem+json (src/http/shutdown-gate.ts).
+    return503OnClosing: false,
     // Loading a large staging tree in onReady may take longer than avvio's 10 s default.
     pluginTimeout: 0
   }).withTypeProvider<ZodTypeProvider>()
@@ -72,6 +74,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const services = createServices(config, app.log, deps)
   app.decorate('staging', services)
   registerRequestLog(app)
+  registerShutdownGate(app)
   registerAuth(app, config)
   registerHttpMetrics(app, services.metrics)
   await registerOpenApi(app)
