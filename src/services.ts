@@ -1,13 +1,15 @@
 // What one app instance owns: the store, the sweep and its schedule, the clock. Nothing is module-global.
+import type { LookupFunction } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from './config.js'
 import { CleanupJob } from './jobs/cleanup-job.js'
 import { systemClock, type Clock } from './staging/clock.js'
 import { silentObserver, type StagingObserver } from './staging/observer.js'
 import type { DocumentPuller } from './staging/puller.js'
-import { AppError } from './errors.js'
 import { StagingStore } from './staging/store.js'
 import { CleanupSweeper } from './staging/sweep.js'
+import { createDocumentPuller } from './pulls/document-puller.js'
+import { AddressGuard } from './upstream/address-guard.js'
 import { UpstreamClient, type UpstreamClientOptions } from './upstream/http-client.js'
 
 export interface ServiceDeps {
@@ -15,6 +17,8 @@ export interface ServiceDeps {
   observer?: StagingObserver
   /** Upstream client tuning (backoff, sleep); tests shrink waits with it. */
   upstream?: Pick<UpstreamClientOptions, 'backoff' | 'sleep' | 'ca'>
+  /** DNS resolver for pulls (dns.lookup's signature); tests inject one instead of real DNS. */
+  lookup?: LookupFunction
 }
 
 export interface StagingServices {
@@ -59,10 +63,12 @@ export function createServices(config: Config, log: FastifyBaseLogger, deps: Ser
     observer,
     ...deps.upstream
   })
-  const puller: DocumentPuller = {
-    pull: async (body) => {
-      throw new AppError('SourceNotAllowed', `pulls from ${body.source} are not enabled in this build`)
-    }
-  }
+  const puller = createDocumentPuller({
+    config,
+    store,
+    upstream,
+    httpGuard: new AddressGuard({ allowHosts: config.httpAllowHosts, lookup: deps.lookup }),
+    frontGuard: new AddressGuard({ allowHosts: [new URL(config.frontapp.baseUrl).host], lookup: deps.lookup })
+  })
   return { config, clock, observer, store, sweeper, cleanupJob, puller, upstream }
 }
