@@ -1,7 +1,7 @@
 // The staging store: items on the local filesystem under {base}/{source}/{document_id}/, built in
 // {base}/.tmp and renamed into place, with an in-memory index kept current on every change.
 import { randomUUID } from 'node:crypto'
-import { access, constants, mkdir, readdir, rename, rm } from 'node:fs/promises'
+import { access, constants, mkdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { AppError } from '../errors.js'

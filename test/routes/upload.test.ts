@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
-import { readFile, readdir, stat } from 'node:fs/promises'
+import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { buildTestApp, multipartBody, upload } from '../helper.js'
+import { buildTestApp, upload } from '../helper.js'
 
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex')
 
