@@ -1,13 +1,12 @@
 // A draft is an item being built in the store's temp area: its bytes are streamed to disk with the
 // sha256 and size computed on the way, then the store commits it by one rename.
 import { createHash } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
 import { link, lstat, mkdir, rm, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Transform, Writable, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { AppError, isAppError } from '../errors.js'
-import { fsyncPath } from './durable-fs.js'
+import { createBatchedFileWriter } from './batched-file-writer.js'
 import type { Reservation } from './quota.js'
 
 /** link() failures that mean "not on this filesystem": fall back to a copy. */
@@ -65,7 +64,7 @@ export class Draft {
       }
     })
     const path = join(this.dir, filename)
-    const out = createWriteStream(path, { flags: 'wx', mode: 0o640 })
+    const out = createBatchedFileWriter(path, { flags: 'wx', mode: 0o640, sync: true })
     try {
       await pipeline(body, meter, out)
     } catch (err) {
@@ -74,7 +73,6 @@ export class Draft {
     if (declared !== null && size < declared) {
       throw new AppError('ValidationError', `the body ended after ${size} of its declared ${declared} bytes`)
     }
-    await fsyncPath(path)
     this.file = { filename, size, sha256: hash.digest('hex') }
     return this.file
   }
@@ -122,8 +120,7 @@ export class Draft {
         await pipeline(input, meter, new Writable({ write: (_c, _e, done) => done() }))
         await source.sync()
       } else {
-        await pipeline(input, meter, createWriteStream(target, { flags: 'wx', mode: 0o640 }))
-        await fsyncPath(target)
+        await pipeline(input, meter, createBatchedFileWriter(target, { flags: 'wx', mode: 0o640, sync: true }))
       }
     } catch (err) {
       throw toWriteError(err)
