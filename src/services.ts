@@ -1,17 +1,19 @@
 // What one app instance owns: the store, the sweep and its schedule, the clock. Nothing is module-global.
+import type { LookupFunction } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from './config.js'
 import { CleanupJob } from './jobs/cleanup-job.js'
 import { systemClock, type Clock } from './staging/clock.js'
 import type { StagingObserver } from './staging/observer.js'
 import type { DocumentPuller } from './staging/puller.js'
-import { AppError } from './errors.js'
 import { cleanupIntervalSeconds } from './metrics/cleanup-interval.js'
 import { fanOut } from './metrics/fan-out.js'
 import { StagingMetrics } from './metrics/staging-metrics.js'
+import { createDocumentPuller } from './pulls/document-puller.js'
 import { StagingStore } from './staging/store.js'
 import { CleanupSweeper } from './staging/sweep.js'
 import { createStructuredStager, type StructuredStager } from './structured/create-stager.js'
+import { AddressGuard } from './upstream/address-guard.js'
 import { UpstreamClient, type UpstreamClientOptions } from './upstream/http-client.js'
 
 export interface ServiceDeps {
@@ -20,6 +22,8 @@ export interface ServiceDeps {
   observer?: StagingObserver
   /** Upstream client tuning (backoff, sleep); tests shrink waits with it. */
   upstream?: Pick<UpstreamClientOptions, 'backoff' | 'sleep' | 'ca'>
+  /** DNS resolver for pulls (dns.lookup's signature); tests inject one instead of real DNS. */
+  lookup?: LookupFunction
 }
 
 export interface StagingServices {
@@ -72,11 +76,13 @@ export function createServices(config: Config, log: FastifyBaseLogger, deps: Ser
     observer,
     ...deps.upstream
   })
-  const puller: DocumentPuller = {
-    pull: async (body) => {
-      throw new AppError('SourceNotAllowed', `pulls from ${body.source} are not enabled in this build`)
-    }
-  }
+  const puller = createDocumentPuller({
+    config,
+    store,
+    upstream,
+    httpGuard: new AddressGuard({ allowHosts: config.httpAllowHosts, lookup: deps.lookup }),
+    frontGuard: new AddressGuard({ allowHosts: [new URL(config.frontapp.baseUrl).host], lookup: deps.lookup })
+  })
   const structured = createStructuredStager(config, store, observer, upstream)
   return { config, clock, observer, metrics, store, sweeper, cleanupJob, puller, upstream, structured }
 }

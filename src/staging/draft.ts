@@ -1,14 +1,16 @@
 // A draft is an item being built in the store's temp area: its bytes are streamed to disk with the
 // sha256 and size computed on the way, then the store commits it by one rename.
 import { createHash } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
-import { copyFile, mkdir, open, rename, rm, unlink } from 'node:fs/promises'
+import { link, lstat, mkdir, rm, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Transform, type Readable } from 'node:stream'
+import { Transform, Writable, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { AppError, isAppError } from '../errors.js'
-import { fsyncPath } from './durable-fs.js'
+import { createBatchedFileWriter } from './batched-file-writer.js'
 import type { Reservation } from './quota.js'
+
+/** link() failures that mean "not on this filesystem": fall back to a copy. */
+const LINK_FALLBACK = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'EACCES'])
 
 export interface WrittenFile {
   filename: string
@@ -62,7 +64,7 @@ export class Draft {
       }
     })
     const path = join(this.dir, filename)
-    const out = createWriteStream(path, { flags: 'wx', mode: 0o640 })
+    const out = createBatchedFileWriter(path, { flags: 'wx', mode: 0o640, sync: true })
     try {
       await pipeline(body, meter, out)
     } catch (err) {
@@ -71,44 +73,60 @@ export class Draft {
     if (declared !== null && size < declared) {
       throw new AppError('ValidationError', `the body ended after ${size} of its declared ${declared} bytes`)
     }
-    await fsyncPath(path)
     this.file = { filename, size, sha256: hash.digest('hex') }
     return this.file
   }
 
   /**
-   * Takes an existing file into the draft: a rename within a filesystem, else copy + fsync
-   * (the caller unlinks the source only after the commit). Hashes the bytes as it reads them.
+   * Takes an already-opened file into the draft as `filename` without removing the source: a hard
+   * link within a filesystem (no bytes copied), else a copy from the open descriptor. Either way the
+   * bytes are hashed and counted against the quota, and the file is fsynced. The caller unlinks the
+   * source only after the commit, so a refusal or a crash before it loses nothing (a rename into the
+   * draft would be lost by the start-up clean-up of .tmp). The link is checked to be the opened inode.
    */
-  async adoptFile(sourcePath: string, filename: string): Promise<{ file: WrittenFile; moved: boolean }> {
+  async adoptFile(source: FileHandle, sourcePath: string, filename: string): Promise<{ file: WrittenFile; linked: boolean }> {
     const target = join(this.dir, filename)
-    let moved = false
+    const opened = await source.stat()
+    let linked = false
     try {
-      await rename(sourcePath, target)
-      moved = true
+      await link(sourcePath, target)
+      const made = await lstat(target)
+      if (made.ino !== opened.ino || made.dev !== opened.dev) {
+        await unlink(target)
+        throw new AppError('SourceNotAllowed', 'the file changed while it was being moved')
+      }
+      linked = true
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err
-      await copyFile(sourcePath, target)
+      if (isAppError(err) || !LINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? '')) throw toWriteError(err)
     }
     const hash = createHash('sha256')
     let size = 0
-    const handle = await open(target, 'r')
-    try {
-      for await (const chunk of handle.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>) {
-        this.reservation.grow(chunk.length)
-        size += chunk.length
-        hash.update(chunk)
+    const reservation = this.reservation
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        try {
+          reservation.grow(chunk.length)
+          size += chunk.length
+          hash.update(chunk)
+          done(null, linked ? undefined : chunk)
+        } catch (err) {
+          done(err as Error)
+        }
       }
-      await handle.sync()
+    })
+    const input = source.createReadStream({ start: 0, autoClose: false, highWaterMark: 1024 * 1024 })
+    try {
+      if (linked) {
+        await pipeline(input, meter, new Writable({ write: (_c, _e, done) => done() }))
+        await source.sync()
+      } else {
+        await pipeline(input, meter, createBatchedFileWriter(target, { flags: 'wx', mode: 0o640, sync: true }))
+      }
     } catch (err) {
-      // Put a renamed file back where it was: a refused move loses nothing.
-      if (moved) await rename(target, sourcePath).catch(() => undefined)
-      throw err
-    } finally {
-      await handle.close()
+      throw toWriteError(err)
     }
     this.file = { filename, size, sha256: hash.digest('hex') }
-    return { file: this.file, moved }
+    return { file: this.file, linked }
   }
 
   /** Removes the draft and gives back its reservation; safe to call more than once. */

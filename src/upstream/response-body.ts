@@ -40,7 +40,12 @@ export function meteredBody(source: Readable, limits: BodyLimits): Readable {
     }
   }
   // Large chunks in flight: one pull moves hundreds of MiB, and per-chunk overhead adds up.
-  return Readable.from(metered(), { objectMode: false, highWaterMark: 1024 * 1024 })
+  const body = Readable.from(metered(), { objectMode: false, highWaterMark: 1024 * 1024 })
+  // Destroyed before the loop ran (a refusal up front): the upstream body must go too.
+  body.once('close', () => {
+    if (!source.destroyed) source.on('error', () => undefined).destroy()
+  })
+  return body
 }
 
 /** Reads a whole (small) body into memory, still under the cap. */
