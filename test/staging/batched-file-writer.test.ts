@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createBatchedFileWriter } from '../../src/staging/batched-file-writer.js'
 
 const MIB = 1024 * 1024
@@ -24,7 +24,7 @@ function pieces(buf: Buffer): Readable {
 }
 
 /** Replaces FileHandle.prototype.datasync for one test; FileHandle itself is not exported. */
-async function patchDatasync(t: Tap.Test, dir: string, replacement: (original: () => Promise<void>) => Promise<void>): Promise<void> {
+async function patchDatasync(t: Test, dir: string, replacement: (original: () => Promise<void>) => Promise<void>): Promise<void> {
   const probe = await open(join(dir, 'probe'), 'w')
   const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> }
   await probe.close()
@@ -37,7 +37,7 @@ async function patchDatasync(t: Tap.Test, dir: string, replacement: (original: (
   })
 }
 
-async function tempDir(t: Tap.Test): Promise<string> {
+async function tempDir(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'batched-writer-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   return dir
