@@ -4,25 +4,62 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { Writable } from 'node:stream'
 
 const BATCH_BYTES = 1024 * 1024
+/**
+ * With `sync`, an fdatasync starts after every this many bytes so that the disk takes the file while
+ * the rest still arrives. Otherwise the page cache holds all of it dirty and the final fsync pays for
+ * the whole flush at once (~0.2-0.3 s of a 1.5 s pull of 512 MiB on the benchmark VM).
+ */
+const EARLY_SYNC_BYTES = 32 * 1024 * 1024
 
 export interface BatchedFileWriterOptions {
   flags?: string
   mode?: number
   /** fsync the file before the stream finishes. */
   sync?: boolean
+  /** With `sync`: bytes between early fdatasyncs (tests shrink it). */
+  earlySyncBytes?: number
 }
 
 export function createBatchedFileWriter(path: string, options: BatchedFileWriterOptions = {}): Writable {
+  const earlySyncBytes = options.earlySyncBytes ?? EARLY_SYNC_BYTES
   let handle: FileHandle | null = null
   let pending: Buffer[] = []
   let pendingBytes = 0
+  let unsyncedBytes = 0
+  // At most one early sync in flight, so they never queue up behind the writes on the thread pool.
+  let earlySync: Promise<void> | null = null
+  // Kept, not just logged: the kernel reports a writeback error to a descriptor only once, so the
+  // final fsync could succeed after an early one failed.
+  let syncError: unknown = null
 
   async function flush(): Promise<void> {
+    if (syncError) throw syncError
     if (pendingBytes === 0 || !handle) return
     const parts = pending
+    unsyncedBytes += pendingBytes
     pending = []
     pendingBytes = 0
     await handle.writev(parts)
+    if (options.sync && unsyncedBytes >= earlySyncBytes && !earlySync) startEarlySync(handle)
+  }
+
+  function startEarlySync(h: FileHandle): void {
+    unsyncedBytes = 0
+    earlySync = h
+      .datasync()
+      .catch((err: unknown) => {
+        syncError ??= err
+      })
+      .finally(() => {
+        earlySync = null
+      })
+  }
+
+  async function finish(): Promise<void> {
+    await flush()
+    await earlySync
+    if (syncError) throw syncError
+    if (options.sync) await handle?.sync()
   }
 
   return new Writable({
@@ -40,15 +77,16 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
       flush().then(() => done(), done)
     },
     final(done) {
-      flush()
-        .then(() => (options.sync ? handle?.sync() : undefined))
-        .then(() => done(), done)
+      finish().then(() => done(), done)
     },
     destroy(err, done) {
       const h = handle
       handle = null
       if (!h) return done(err)
-      h.close().then(() => done(err), () => done(err))
+      // An early sync may still be running on the descriptor: close after it.
+      Promise.resolve(earlySync)
+        .then(() => h.close())
+        .then(() => done(err), () => done(err))
     }
   })
 }

@@ -1,0 +1,89 @@
+// The batched file sink with early syncs: bytes land intact, at most one early fdatasync runs at a
+// time, and a failed early sync fails the write even when the final fsync would succeed.
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import t, { type Test } from 'tap'
+import { createBatchedFileWriter } from '../../src/staging/batched-file-writer.js'
+
+const MIB = 1024 * 1024
+
+function body(bytes: number): Buffer {
+  const buf = Buffer.alloc(bytes)
+  for (let i = 0; i < bytes; i += 4) buf.writeUInt32LE((i * 2654435761) >>> 0, i)
+  return buf
+}
+
+/** 64 KiB pieces, like a socket body. */
+function pieces(buf: Buffer): Readable {
+  const parts: Buffer[] = []
+  for (let i = 0; i < buf.length; i += 64 * 1024) parts.push(buf.subarray(i, i + 64 * 1024))
+  return Readable.from(parts)
+}
+
+/** Replaces FileHandle.prototype.datasync for one test; FileHandle itself is not exported. */
+async function patchDatasync(t: Test, dir: string, replacement: (original: () => Promise<void>) => Promise<void>): Promise<void> {
+  const probe = await open(join(dir, 'probe'), 'w')
+  const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> }
+  await probe.close()
+  const original = proto.datasync
+  proto.datasync = function (this: unknown) {
+    return replacement(() => original.call(this))
+  }
+  t.teardown(() => {
+    proto.datasync = original
+  })
+}
+
+async function tempDir(t: Test): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'batched-writer-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+t.test('early syncs overlap the writes, one at a time, and the bytes land intact', async (t) => {
+  const dir = await tempDir(t)
+  let calls = 0
+  let inFlight = 0
+  let maxInFlight = 0
+  await patchDatasync(t, dir, async (original) => {
+    calls++
+    maxInFlight = Math.max(maxInFlight, ++inFlight)
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      await original()
+    } finally {
+      inFlight--
+    }
+  })
+  const data = body(6 * MIB)
+  const path = join(dir, 'out.bin')
+  await pipeline(pieces(data), createBatchedFileWriter(path, { flags: 'wx', sync: true, earlySyncBytes: MIB }))
+  // The final flush is an fsync, so every datasync was an early one; the slow sync spans several
+  // 1 MiB thresholds, which must not start syncs of their own.
+  t.ok(calls >= 1, `early syncs ran (${calls})`)
+  t.equal(maxInFlight, 1, 'never more than one in flight')
+  t.ok((await readFile(path)).equals(data), 'the file holds exactly the bytes written')
+})
+
+t.test('no early syncs without sync', async (t) => {
+  const dir = await tempDir(t)
+  let calls = 0
+  await patchDatasync(t, dir, (original) => {
+    calls++
+    return original()
+  })
+  await pipeline(pieces(body(4 * MIB)), createBatchedFileWriter(join(dir, 'out.bin'), { earlySyncBytes: MIB }))
+  t.equal(calls, 0)
+})
+
+t.test('a failed early sync fails the stream', async (t) => {
+  const dir = await tempDir(t)
+  await patchDatasync(t, dir, () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })))
+  await t.rejects(
+    pipeline(pieces(body(4 * MIB)), createBatchedFileWriter(join(dir, 'out.bin'), { sync: true, earlySyncBytes: MIB })),
+    { code: 'EIO' }
+  )
+})
