@@ -4,20 +4,11 @@ import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { readFile, readdir } from 'node:fs/promises'
 import { request } from 'node:http'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
-import { buildTestApp, tempDir } from './helper.js'
+import { buildTestApp, freePort, tempDir } from './helper.js'
 
 const entry = new URL('../src/server.ts', import.meta.url).pathname
-
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1')
-  await once(srv, 'listening')
-  const { port } = srv.address() as { port: number }
-  srv.close()
-  return port
-}
 
 function post(port: number, id: string, body: Buffer | null, declared?: number) {
   const boundary = 'crashtest'

@@ -1,5 +1,6 @@
 // Builds an app on a fresh temp staging tree with a controllable clock; every test app goes through here.
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -85,4 +86,13 @@ export async function upload(
   if (options.overwrite !== undefined) fields.overwrite = String(options.overwrite)
   const body = multipartBody(fields, { filename: options.filename ?? 'doc.pdf', contentType: options.contentType ?? 'application/pdf', content })
   return app.inject({ method: 'POST', url: '/v1/documents', payload: body.payload, headers: { ...body.headers, ...options.headers } })
+}
+
+/** A loopback port that was free a moment ago, for processes that must be told their port. */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }

@@ -1,9 +1,8 @@
 // The process entry: bad configuration exits non-zero with one message; SIGTERM closes and exits 0.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import t from 'tap'
-import { tempDir } from './helper.js'
+import { freePort, tempDir } from './helper.js'
 
 const entry = new URL('../src/server.ts', import.meta.url).pathname
 
@@ -17,15 +16,6 @@ function run(env: Record<string, string>) {
   child.stdout.on('data', (d) => (stdout += d))
   child.stderr.on('data', (d) => (stderr += d))
   return { child, out: () => stdout, err: () => stderr }
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer()
-  srv.listen(0, '127.0.0.1')
-  await once(srv, 'listening')
-  const { port } = srv.address() as { port: number }
-  srv.close()
-  return port
 }
 
 t.test('bad configuration: one message naming every bad variable, exit 2', async (t) => {
