@@ -44,36 +44,18 @@ export class Draft {
 
   /** Streams `body` into the draft as `filename`, hashing and counting; fsyncs the file. */
   async writeFile(filename: string, body: Readable | AsyncIterable<Buffer>, options: WriteOptions = {}): Promise<WrittenFile> {
-    const hash = createHash('sha256')
-    let size = 0
     const declared = options.declaredBytes ?? null
-    const reservation = this.reservation
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        try {
-          size += chunk.length
-          if (declared !== null && size > declared) {
-            throw new AppError('ValidationError', `the body is longer than its declared ${declared} bytes`)
-          }
-          reservation.grow(chunk.length)
-          hash.update(chunk)
-          done(null, chunk)
-        } catch (err) {
-          done(err as Error)
-        }
-      }
-    })
-    const path = join(this.dir, filename)
-    const out = createBatchedFileWriter(path, { flags: 'wx', mode: 0o640, sync: true })
+    const meter = new Meter(this.reservation, declared, true)
+    const out = createBatchedFileWriter(join(this.dir, filename), { flags: 'wx', mode: 0o640, sync: true })
     try {
       await pipeline(body, meter, out)
     } catch (err) {
       throw toWriteError(err)
     }
-    if (declared !== null && size < declared) {
-      throw new AppError('ValidationError', `the body ended after ${size} of its declared ${declared} bytes`)
+    if (declared !== null && meter.size < declared) {
+      throw new AppError('ValidationError', `the body ended after ${meter.size} of its declared ${declared} bytes`)
     }
-    this.file = { filename, size, sha256: hash.digest('hex') }
+    this.file = meter.result(filename)
     return this.file
   }
 
@@ -99,21 +81,8 @@ export class Draft {
     } catch (err) {
       if (isAppError(err) || !LINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? '')) throw toWriteError(err)
     }
-    const hash = createHash('sha256')
-    let size = 0
-    const reservation = this.reservation
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        try {
-          reservation.grow(chunk.length)
-          size += chunk.length
-          hash.update(chunk)
-          done(null, linked ? undefined : chunk)
-        } catch (err) {
-          done(err as Error)
-        }
-      }
-    })
+    // A linked file is already in place: the meter only hashes and counts, passing nothing on.
+    const meter = new Meter(this.reservation, null, !linked)
     const input = source.createReadStream({ start: 0, autoClose: false, highWaterMark: 1024 * 1024 })
     try {
       if (linked) {
@@ -125,7 +94,7 @@ export class Draft {
     } catch (err) {
       throw toWriteError(err)
     }
-    this.file = { filename, size, sha256: hash.digest('hex') }
+    this.file = meter.result(filename)
     return { file: this.file, linked }
   }
 
@@ -144,9 +113,37 @@ export class Draft {
     this.reservation.release()
     this.onClose(this)
   }
+}
 
-  async removeFile(filename: string): Promise<void> {
-    await unlink(join(this.dir, filename)).catch(() => undefined)
+/** Counts, hashes and claims quota for every byte on its way to disk; refuses bytes past `declared`. */
+class Meter extends Transform {
+  size = 0
+  private readonly hash = createHash('sha256')
+
+  constructor(
+    private readonly reservation: Reservation,
+    private readonly declared: number | null,
+    private readonly passOn: boolean
+  ) {
+    super()
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, data?: Buffer) => void): void {
+    try {
+      this.size += chunk.length
+      if (this.declared !== null && this.size > this.declared) {
+        throw new AppError('ValidationError', `the body is longer than its declared ${this.declared} bytes`)
+      }
+      this.reservation.grow(chunk.length)
+      this.hash.update(chunk)
+      done(null, this.passOn ? chunk : undefined)
+    } catch (err) {
+      done(err as Error)
+    }
+  }
+
+  result(filename: string): WrittenFile {
+    return { filename, size: this.size, sha256: this.hash.digest('hex') }
   }
 }
 
