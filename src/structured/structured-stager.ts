@@ -3,6 +3,7 @@
 import { Readable } from 'node:stream'
 import { AppError } from '../errors.js'
 import type { StagingObserver } from '../staging/observer.js'
+import type { Source } from '../staging/record.js'
 import type { CommitResult, StagingStore } from '../staging/store.js'
 
 export const STRUCTURED_SOURCES = ['samsara', 'turvo', 'frontapp'] as const
@@ -42,6 +43,27 @@ function frontPayload(text: string): Buffer {
   return Buffer.from(text, 'utf8')
 }
 
+/** How every structured item is stored: the JSON bytes as {source}/{id}/data.json, kind structured. */
+export function stageJson(
+  store: StagingStore,
+  item: { source: Source; id: string; bytes: Buffer; sourceLocation: string | null; overwrite: boolean }
+): Promise<CommitResult> {
+  return store.stage(
+    {
+      source: item.source,
+      documentId: item.id,
+      kind: 'structured',
+      filename: 'data.json',
+      contentType: 'application/json',
+      originalFilename: null,
+      sourceLocation: item.sourceLocation,
+      overwrite: item.overwrite
+    },
+    Readable.from([item.bytes]),
+    { declaredBytes: item.bytes.length }
+  )
+}
+
 export class StructuredStager {
   constructor(private readonly options: StructuredStagerOptions) {}
 
@@ -57,20 +79,7 @@ export class StructuredStager {
       bytes = Buffer.from(JSON.stringify(fetched.document), 'utf8')
       sourceLocation = fetched.sourceLocation
     }
-    const result = await store.stage(
-      {
-        source: request.source,
-        documentId: request.data_id,
-        kind: 'structured',
-        filename: 'data.json',
-        contentType: 'application/json',
-        originalFilename: null,
-        sourceLocation,
-        overwrite: request.overwrite
-      },
-      Readable.from([bytes]),
-      { declaredBytes: bytes.length }
-    )
+    const result = await stageJson(store, { source: request.source, id: request.data_id, bytes, sourceLocation, overwrite: request.overwrite })
     observer.structuredFetched(request.source)
     return result
   }

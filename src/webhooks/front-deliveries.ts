@@ -1,10 +1,10 @@
 // Stages verified Front webhook events as structured items, once per event id: a repeat delivery
 // (Front's retries, or a replayed rule webhook, which has no timestamp) stages nothing new.
 import { createHash } from 'node:crypto'
-import { Readable } from 'node:stream'
 import { isAppError } from '../errors.js'
 import { ID_PATTERN } from '../staging/record.js'
 import type { StagingStore } from '../staging/store.js'
+import { stageJson } from '../structured/structured-stager.js'
 
 export type DeliveryStatus = 'staged' | 'duplicate'
 
@@ -62,20 +62,7 @@ export class FrontDeliveries {
 
   private async stage(id: string, raw: Buffer): Promise<DeliveryStatus> {
     try {
-      const { created } = await this.store.stage(
-        {
-          source: 'frontapp',
-          documentId: id,
-          kind: 'structured',
-          filename: 'data.json',
-          contentType: 'application/json',
-          originalFilename: null,
-          sourceLocation: null,
-          overwrite: false
-        },
-        Readable.from([raw]),
-        { declaredBytes: raw.length }
-      )
+      const { created } = await stageJson(this.store, { source: 'frontapp', id, bytes: raw, sourceLocation: null, overwrite: false })
       this.remember(id)
       return created ? 'staged' : 'duplicate'
     } catch (err) {
