@@ -70,7 +70,7 @@ export class StagingMetrics implements StagingObserver {
   })
   private readonly upstreamRequests = new Counter({
     name: 'staging_upstream_requests_total',
-    help: 'Requests to upstreams, by upstream and outcome ("ok" is a success, anything else an error)',
+    help: 'Requests to upstreams (one per attempt), by upstream and outcome (success, redirect, rejected, rate_limited, server_error, timeout, network_error, blocked, aborted)',
     labelNames: ['upstream', 'outcome'] as const,
     registers: [this.registry]
   })
