@@ -5,6 +5,7 @@ import { pino } from 'pino'
 import type { Config } from './config.js'
 import { registerAuth } from './http/auth.js'
 import { registerOpenApi } from './http/openapi.js'
+import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js'
 import { notFoundHandler, problemErrorHandler } from './http/problem.js'
 import { registerRequestLog, requestId } from './http/request-log.js'
 import { registerShutdownGate } from './http/shutdown-gate.js'
@@ -55,12 +56,20 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pin
   return destination ? pino(options, destination) : pino(options)
 }
 
+/** Longer than any valid id even when fully percent-encoded; past it the id is a 400 anyway. */
+const MAX_PARAM_LENGTH = 512
+
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const logger = deps.logger ?? createLogger(config)
   const app = Fastify({
-    loggerInstance: deps.logger ?? createLogger(config),
+    loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestId,
     bodyLimit: 1024 * 1024,
+    // Ids are up to 128 characters (384 percent-encoded); find-my-way's default of 100 answered 414.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors,
+    clientErrorHandler: clientErrorHandler(logger),
     // Our own gate answers requests that arrive while closing, as problem+json (src/http/shutdown-gate.ts).
     return503OnClosing: false,
     // Loading a large staging tree in onReady may take longer than avvio's 10 s default.

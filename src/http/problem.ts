@@ -26,7 +26,11 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_PARTS_LIMIT: 'ValidationError',
   FST_FILES_LIMIT: 'ValidationError',
   FST_FIELDS_LIMIT: 'ValidationError',
-  FST_PROTO_VIOLATION: 'ValidationError'
+  FST_PROTO_VIOLATION: 'ValidationError',
+  FST_MP_PREMATURE_CLOSE: 'ValidationError',
+  // A path segment that does not decode (bad percent-encoding, invalid UTF-8) or is far past any valid id.
+  FST_ERR_BAD_URL: 'ValidationError',
+  FST_ERR_MAX_PARAM_LENGTH: 'ValidationError'
 }
 
 const BY_STATUS: Record<number, ErrorCode> = {
@@ -80,6 +84,11 @@ export function toProblem(err: unknown): Problem {
     detail = String((err as { message?: unknown }).message ?? detail)
   } else if (err && typeof err === 'object' && 'statusCode' in err && typeof err.statusCode === 'number' && BY_STATUS[err.statusCode]) {
     code = BY_STATUS[err.statusCode] as ErrorCode
+    detail = String((err as { message?: unknown }).message ?? detail)
+  } else if (err && typeof err === 'object' && 'statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    // Any other client fault a plugin reports keeps its 4xx status: never a 5xx for the client's mistake.
+    code = 'ValidationError'
+    status = err.statusCode
     detail = String((err as { message?: unknown }).message ?? detail)
   }
   const entry = ERROR_CATALOGUE[code]
