@@ -104,6 +104,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('onClose', async () => {
     await services.cleanupJob.stop()
     await services.upstream.close()
+    await services.store.close()
   })
   return app
 }

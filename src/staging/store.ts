@@ -15,6 +15,7 @@ import { assertTransition } from './lifecycle.js'
 import { loadTree, recoverTemp, type LoadReport } from './load-tree.js'
 import { silentObserver, type StagingObserver } from './observer.js'
 import { QuotaLedger, type QuotaLimits } from './quota.js'
+import { TreeLock } from './tree-lock.js'
 import { itemKey, type ItemRecord, type Kind, type Source, type Status } from './record.js'
 
 export interface StoreOptions {
@@ -50,6 +51,7 @@ export class StagingStore {
   private readonly drafts = new Set<Draft>()
   private readonly observer: StagingObserver
   private loadReport: LoadReport | null = null
+  private lock: TreeLock | null = null
 
   constructor(private readonly options: StoreOptions) {
     this.tmpDir = join(options.baseDir, '.tmp')
@@ -69,13 +71,28 @@ export class StagingStore {
     return this.loadReport
   }
 
-  /** Creates the tree, clears leftovers of interrupted writes and loads the index from disk. */
+  /**
+   * Takes the tree's lock (one process per tree: TreeLockedError names the holder, nothing touched),
+   * then creates the tree, clears leftovers of interrupted writes and loads the index from disk.
+   */
   async init(): Promise<LoadReport> {
-    await mkdir(this.tmpDir, { recursive: true, mode: 0o750 })
-    await recoverTemp(this.options.baseDir, this.tmpDir)
-    const report = await loadTree(this.options.baseDir, (record) => this.index.put(record))
-    this.loadReport = report
-    return report
+    this.lock ??= await TreeLock.acquire(this.options.baseDir)
+    try {
+      await mkdir(this.tmpDir, { recursive: true, mode: 0o750 })
+      await recoverTemp(this.options.baseDir, this.tmpDir)
+      const report = await loadTree(this.options.baseDir, (record) => this.index.put(record))
+      this.loadReport = report
+      return report
+    } catch (err) {
+      await this.close()
+      throw err
+    }
+  }
+
+  /** Gives the tree up for the next process. */
+  async close(): Promise<void> {
+    await this.lock?.release()
+    this.lock = null
   }
 
   async checkWritable(): Promise<boolean> {
