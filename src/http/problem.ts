@@ -112,7 +112,18 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
     .send({ ...problem, instance: request.url.split('?')[0], request_id: request.id })
 }
 
+/** The client closed its connection before the answer: nothing can be sent, and nothing failed here. */
+export function clientWentAway(request: FastifyRequest): boolean {
+  const socket = request.raw.socket as FastifyRequest['raw']['socket'] | null
+  return !socket || socket.destroyed || (request.raw.aborted && !request.raw.complete)
+}
+
 export function problemErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (clientWentAway(request)) {
+    request.log.info({ reason: err.message }, 'client aborted the request')
+    request.problemCode = 'ClientAborted'
+    return reply.code(499).send()
+  }
   const problem = toProblem(err)
   // Unexpected failures get their own line with the stack; the request line carries the code.
   if (problem.status >= 500 && !(err instanceof AppError && err.code !== 'StagingError')) {
