@@ -5,6 +5,7 @@ import { pino } from 'pino'
 import type { Config } from './config.js'
 import { registerAuth } from './http/auth.js'
 import { registerOpenApi } from './http/openapi.js'
+import { registerBodyGuard } from './http/body-guard.js'
 import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js'
 import { notFoundHandler, problemErrorHandler } from './http/problem.js'
 import { registerRequestLog, requestId } from './http/request-log.js'
@@ -69,6 +70,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // Ids are up to 128 characters (384 percent-encoded); find-my-way's default of 100 answered 414.
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors,
+    // Deliberate timeouts (README, Settings): headers must arrive promptly, a whole request within a
+    // bound, idle keep-alive sockets go; request bodies are watched by the body guard.
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.http.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, config.http.headersTimeoutMs)
+    },
     clientErrorHandler: clientErrorHandler(logger),
     // Our own gate answers requests that arrive while closing, as problem+json (src/http/shutdown-gate.ts).
     return503OnClosing: false,
@@ -82,6 +91,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const services = createServices(config, app.log, deps)
   app.decorate('staging', services)
+  registerBodyGuard(app, config.bodyGuard)
   registerRequestLog(app)
   registerShutdownGate(app)
   registerAuth(app, config)

@@ -120,7 +120,7 @@ export function clientWentAway(request: FastifyRequest): boolean {
 
 export function problemErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (clientWentAway(request)) {
-    request.log.info({ reason: err.message }, 'client aborted the request')
+    if (request.bodyCutOff === null) request.log.info({ reason: err.message }, 'client aborted the request')
     request.problemCode = 'ClientAborted'
     return reply.code(499).send()
   }
@@ -130,8 +130,7 @@ export function problemErrorHandler(err: FastifyError, request: FastifyRequest, 
     request.log.error({ err }, 'request failed')
   }
   request.problemCode = problem.code
-  // A body we stopped reading must not be left on a keep-alive socket.
-  if (!request.raw.complete) reply.header('connection', 'close')
+  // A body still arriving is drained, within bounds, by the body guard (src/http/body-guard.ts).
   return sendProblem(request, reply, problem)
 }
 
