@@ -1,12 +1,13 @@
 // A draft is an item being built in the store's temp area: its bytes are streamed to disk with the
 // sha256 and size computed on the way, then the store commits it by one rename.
 import { createHash } from 'node:crypto'
-import { link, lstat, mkdir, rm, unlink, type FileHandle } from 'node:fs/promises'
+import { link, lstat, mkdir, open, rm, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Transform, Writable, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { AppError, isAppError } from '../errors.js'
 import { createBatchedFileWriter } from './batched-file-writer.js'
+import { fsyncPath } from './durable-fs.js'
 import type { Reservation } from './quota.js'
 
 /** link() failures that mean "not on this filesystem": fall back to a copy. */
@@ -96,6 +97,21 @@ export class Draft {
     }
     this.file = meter.result(filename)
     return { file: this.file, linked }
+  }
+
+  /**
+   * Writes the item's metadata straight into the draft (private until the commit rename, so it needs
+   * no temp file of its own) and makes the draft durable: the metadata file and the directory's
+   * entries are fsynced concurrently, both after every write, so one journal commit can cover them.
+   */
+  async seal(name: string, data: string): Promise<void> {
+    const handle = await open(join(this.dir, name), 'wx', 0o640)
+    try {
+      await handle.writeFile(data)
+      await Promise.all([handle.sync(), fsyncPath(this.dir)])
+    } finally {
+      await handle.close()
+    }
   }
 
   /** Removes the draft and gives back its reservation; safe to call more than once. */

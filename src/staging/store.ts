@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { AppError } from '../errors.js'
 import { iso, type Clock } from './clock.js'
+import { DirSyncBatcher } from './dir-sync-batcher.js'
 import { Draft, type WriteOptions } from './draft.js'
 import { fsyncPath, writeFileAtomic } from './durable-fs.js'
 import { METADATA_FILE } from './filename.js'
@@ -48,6 +49,9 @@ export class StagingStore {
   readonly tmpDir: string
   private readonly mutex = new KeyedMutex()
   private readonly drafts = new Set<Draft>()
+  private readonly dirSync = new DirSyncBatcher()
+  /** Source directories made (and their entry fsynced) or being made, so a commit skips the mkdir. */
+  private readonly sourceDirs = new Map<string, Promise<void>>()
   private readonly observer: StagingObserver
   private loadReport: LoadReport | null = null
 
@@ -165,7 +169,7 @@ export class StagingStore {
         expires_at: null
       }
       try {
-        await writeFileAtomic(join(draft.dir, METADATA_FILE), JSON.stringify(record, null, 2), this.tmpDir)
+        await draft.seal(METADATA_FILE, JSON.stringify(record, null, 2))
         await this.renameIntoPlace(draft.dir, input.source, input.documentId)
       } catch (err) {
         throw new AppError('StagingError', `could not commit ${input.source}/${input.documentId}`, { cause: err })
@@ -244,10 +248,13 @@ export class StagingStore {
   /**
    * The commit point. A replaced item is first parked as .tmp/old~{source}~{id}; should the process
    * die between the two renames, start-up recovery puts it back, so a crash leaves old or new.
+   * The draft is already durable (Draft.seal); the source directory's fsync is shared by every
+   * commit whose rename landed before it started (group commit), and the caller is answered only
+   * after it.
    */
   private async renameIntoPlace(draftDir: string, source: Source, documentId: string): Promise<void> {
     const sourceDir = join(this.options.baseDir, source)
-    if (await mkdir(sourceDir, { recursive: true, mode: 0o750 })) await fsyncPath(this.options.baseDir)
+    await this.ensureSourceDir(sourceDir)
     const finalDir = join(sourceDir, documentId)
     const parked = join(this.tmpDir, `old~${source}~${documentId}`)
     let replaced = false
@@ -257,12 +264,31 @@ export class StagingStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     }
-    await fsyncPath(draftDir)
-    await rename(draftDir, finalDir)
-    await fsyncPath(sourceDir)
-    if (replaced) {
-      await fsyncPath(this.tmpDir)
-      await rm(parked, { recursive: true, force: true })
+    try {
+      await rename(draftDir, finalDir)
+    } catch (err) {
+      // The source directory was removed behind our back: make it again, once.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || replaced) throw err
+      this.sourceDirs.delete(sourceDir)
+      await this.ensureSourceDir(sourceDir)
+      await rename(draftDir, finalDir)
     }
+    if (replaced) {
+      await Promise.all([this.dirSync.sync(sourceDir), this.dirSync.sync(this.tmpDir)])
+      await rm(parked, { recursive: true, force: true })
+    } else {
+      await this.dirSync.sync(sourceDir)
+    }
+  }
+
+  /** Every commit waits for the same mkdir and base-directory fsync, so none answers before it. */
+  private ensureSourceDir(sourceDir: string): Promise<void> {
+    let made = this.sourceDirs.get(sourceDir)
+    if (!made) {
+      made = mkdir(sourceDir, { recursive: true, mode: 0o750 }).then(() => fsyncPath(this.options.baseDir))
+      made.catch(() => this.sourceDirs.delete(sourceDir))
+      this.sourceDirs.set(sourceDir, made)
+    }
+    return made
   }
 }
