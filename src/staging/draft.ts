@@ -23,6 +23,8 @@ export interface WrittenFile {
 export interface WriteOptions {
   /** Size announced by the sender; a body that runs past it is refused. */
   declaredBytes?: number | null
+  /** sha256 (hex) the sender promised (Repr-Digest); other bytes are refused with DigestMismatch. */
+  expectedSha256?: string | null
 }
 
 export class Draft {
@@ -58,8 +60,14 @@ export class Draft {
     if (declared !== null && meter.size < declared) {
       throw new AppError('ValidationError', `the body ended after ${meter.size} of its declared ${declared} bytes`)
     }
-    this.file = meter.result(filename)
-    return this.file
+    const file = meter.result(filename)
+    if (options.expectedSha256 && options.expectedSha256 !== file.sha256) {
+      throw new AppError('DigestMismatch', `the body's sha-256 is ${file.sha256}, its Repr-Digest says ${options.expectedSha256}`, {
+        extra: { expected_sha256: options.expectedSha256, actual_sha256: file.sha256 }
+      })
+    }
+    this.file = file
+    return file
   }
 
   /**
