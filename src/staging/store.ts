@@ -2,7 +2,7 @@
 // {base}/.tmp and renamed into place, with an in-memory index kept current on every change.
 import { randomUUID } from 'node:crypto'
 import { renameSync } from 'node:fs'
-import { access, constants, mkdir, rename, rm } from 'node:fs/promises'
+import { access, constants, mkdir, rename, rm, rmdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { AppError } from '../errors.js'
@@ -206,7 +206,7 @@ export class StagingStore {
     return this.mutex.run(itemKey(source, documentId), async () => {
       const current = this.index.get(source, documentId)
       if (!current || (check && !check(current))) return undefined
-      await this.removeDir(this.itemDir(source, documentId))
+      await this.removeDir(this.itemDir(source, documentId), [current.filename, METADATA_FILE])
       this.index.remove(source, documentId)
       this.observer.itemRemoved(source, reason)
       return current
@@ -233,8 +233,11 @@ export class StagingStore {
     this.index.put(record)
   }
 
-  /** Renames the item away in one step (so it vanishes whole), then deletes it. */
-  private async removeDir(dir: string): Promise<void> {
+  /**
+   * Renames the item away in one step (so it vanishes whole), then deletes it. With the item's known
+   * files that is two unlinks and an rmdir, instead of the walk (readdir, lstat per entry) of rm -r.
+   */
+  private async removeDir(dir: string, knownFiles: string[] = []): Promise<void> {
     const doomed = join(this.tmpDir, `delete-${randomUUID()}`)
     try {
       await rename(dir, doomed)
@@ -242,7 +245,12 @@ export class StagingStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
       throw new AppError('StagingError', 'could not remove the item', { cause: err })
     }
-    await fsyncPath(join(dir, '..'))
+    // Shared with every removal or commit whose rename landed before it (group commit).
+    await this.dirSync.sync(join(dir, '..'))
+    if (knownFiles.length > 0) {
+      const gone = await Promise.all(knownFiles.map((f) => unlink(join(doomed, f)).then(() => true, () => false)))
+      if (gone.every(Boolean) && (await rmdir(doomed).then(() => true, () => false))) return
+    }
     await rm(doomed, { recursive: true, force: true })
   }
 
