@@ -9,7 +9,10 @@ RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: production dependencies and the compiled output only, as a non-root user.
 FROM node:22-bookworm-slim
+# libuv reads UV_THREADPOOL_SIZE once, before any JavaScript runs (an ES module entry cannot set it):
+# 16 threads let the fsyncs of concurrent commits share journal commits instead of queueing behind 4.
 ENV NODE_ENV=production \
+    UV_THREADPOOL_SIZE=16 \
     HOST=0.0.0.0 \
     PORT=8080 \
     STAGING_BASE_DIR=/var/lib/apex-staging

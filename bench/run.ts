@@ -1,5 +1,6 @@
 // `npm run bench [name]`: runs every benchmark in turn (or the one named); add a new one to the list below.
 import { pullThroughput } from './pull-throughput.js'
+import { sideBySide } from './side-by-side.js'
 import { statsScaling } from './stats-scaling.js'
 import { uploadMemory } from './upload-memory.js'
 
@@ -22,6 +23,8 @@ async function statsScalingReport(): Promise<void> {
 }
 
 const benchmarks: { name: string; run: () => Promise<void> }[] = [
+  // First: the one table of every case with its peers (nginx, @tus/server, curl, rm -rf, dd) from one run.
+  { name: 'side-by-side', run: () => sideBySide() },
   { name: 'upload-memory', run: uploadMemoryReport },
   { name: 'stats-scaling', run: statsScalingReport },
   { name: 'pull-throughput', run: pullThroughput }

@@ -16,6 +16,7 @@ import { healthRoutes } from './routes/health.js'
 import { itemRoutes } from './routes/items.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { operationRoutes } from './routes/operations.js'
+import { rawUploadRoutes } from './routes/raw-upload.js'
 import { structuredRoutes } from './routes/structured.js'
 import { webhookRoutes } from './routes/webhooks.js'
 import { createServices, type ServiceDeps, type StagingServices } from './services.js'
@@ -101,6 +102,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(healthRoutes, { services })
   await app.register(documentRoutes, { services })
   await app.register(itemRoutes, { services })
+  await app.register(rawUploadRoutes, { services })
   await app.register(operationRoutes, { services })
   await app.register(structuredRoutes, { services })
   await app.register(webhookRoutes, { services })

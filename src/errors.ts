@@ -6,6 +6,7 @@ export const ERROR_CATALOGUE = {
   SourceNotAllowed: { status: 403, retryable: false, title: 'The source is blocked by policy' },
   NotFound: { status: 404, retryable: false, title: 'No such item' },
   Conflict: { status: 409, retryable: false, title: 'The item exists with different content' },
+  DigestMismatch: { status: 400, retryable: false, title: 'The body does not match its Repr-Digest' },
   InvalidTransition: { status: 409, retryable: false, title: 'That status change is not allowed' },
   PayloadTooLarge: { status: 413, retryable: false, title: 'The item is over the size cap' },
   UnsupportedMediaType: { status: 415, retryable: false, title: 'Wrong request content type' },

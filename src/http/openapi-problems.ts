@@ -9,6 +9,7 @@ export const ERROR_MEANINGS: Record<ErrorCode, string> = {
   SourceNotAllowed: 'a pull target blocked by policy: a private, loopback or link-local address, a URL off the configured upstream origin, a local path outside STAGING_LOCAL_IMPORT_DIR, a disabled source',
   NotFound: 'no such item (or no such route)',
   Conflict: 'the item exists with different content and `overwrite` was not set',
+  DigestMismatch: 'the body\'s sha-256 differs from the `Repr-Digest: sha-256=:<base64>:` the client sent; nothing was stored',
   InvalidTransition: 'the status change is not allowed (allowed: active → success | failed, failed → active, a status to itself)',
   PayloadTooLarge: 'the item is over STAGING_MAX_DOCUMENT_MB',
   UnsupportedMediaType: 'the request content type is not one this operation takes',
@@ -40,6 +41,7 @@ const EXAMPLE_DETAILS: Record<ErrorCode, string> = {
   SourceNotAllowed: 'http://10.0.0.5/file.pdf resolves to a private address',
   NotFound: 'no item local_upload/DOC-123',
   Conflict: 'local_upload/DOC-123 exists with different content; set overwrite to replace it',
+  DigestMismatch: 'the body\'s sha-256 is 9f86d081…, its Repr-Digest says 2c26b46b…',
   InvalidTransition: 'cannot change status from success to active',
   PayloadTooLarge: 'the item is larger than the cap of 1073741824 bytes',
   UnsupportedMediaType: 'send multipart/form-data (an upload) or application/json (a pull)',
@@ -55,6 +57,9 @@ const EXAMPLE_DETAILS: Record<ErrorCode, string> = {
 
 /** Where a status can mean more than one code, which code applies depends on the operation. */
 const PULLS = new Set(['post /v1/documents', 'post /v1/structured'])
+const RAW_UPLOAD = 'put /v1/staging/{source}/{document_id}'
+/** Operations that take the document's bytes and so honour Repr-Digest. */
+const UPLOADS = new Set(['post /v1/documents', RAW_UPLOAD])
 
 export function codesFor(method: string, path: string, status: number): ErrorCode[] {
   const op = `${method} ${path}`
@@ -63,9 +68,11 @@ export function codesFor(method: string, path: string, status: number): ErrorCod
   const codes = (Object.keys(ERROR_CATALOGUE) as ErrorCode[]).filter((c) => ERROR_CATALOGUE[c].status === status)
   return codes.filter((code) => {
     // Both roles may stage, so a 403 there is always the pull policy.
-    if (code === 'SourceNotAllowed' || code === 'Conflict') return PULLS.has(op)
-    if (code === 'Forbidden') return !PULLS.has(op)
-    if (code === 'InvalidTransition') return !PULLS.has(op)
+    if (code === 'DigestMismatch') return UPLOADS.has(op)
+    if (code === 'Conflict') return PULLS.has(op) || op === RAW_UPLOAD
+    if (code === 'SourceNotAllowed') return PULLS.has(op)
+    if (code === 'Forbidden') return !PULLS.has(op) && op !== RAW_UPLOAD
+    if (code === 'InvalidTransition') return !PULLS.has(op) && op !== RAW_UPLOAD
     if (code === 'InvalidJSON') return op !== 'post /v1/documents'
     return true
   })

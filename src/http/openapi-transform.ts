@@ -13,6 +13,8 @@ declare module 'fastify' {
   interface FastifySchema {
     /** A multipart/form-data body for the document only: the handler reads the parts as a stream, so nothing validates it. */
     multipartBody?: unknown
+    /** A raw body of any media type, for the document only: the handler streams it, so nothing validates it. */
+    rawBody?: unknown
   }
 }
 
@@ -67,8 +69,13 @@ export function transformRoute(input: TransformInput): TransformOutput {
     return { url: '/docs', schema: { ...DOCS_PAGE, security: [], description: ROLE_NOTE.public } }
   }
   const original = (input.schema ?? {}) as Record<string, unknown>
-  const { multipartBody, ...routeSchema } = original
-  const body = multipartBody === undefined ? original.body : addMedia(original.body, 'multipart/form-data', multipartBody)
+  const { multipartBody, rawBody, ...routeSchema } = original
+  const body =
+    multipartBody !== undefined
+      ? addMedia(original.body, 'multipart/form-data', multipartBody)
+      : rawBody !== undefined
+        ? addMedia(original.body, '*/*', rawBody)
+        : original.body
   const response = (original.response ?? {}) as Record<string, unknown>
   const plainResponse = Object.fromEntries(
     Object.entries(response).map(([status, r]) => [status, isMediaMap(r) ? { ...r, content: r.content } : r])

@@ -2,16 +2,21 @@
 import multipart from '@fastify/multipart'
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
 import { AppError, isAppError } from '../errors.js'
+import { expectedSha256 } from '../http/repr-digest.js'
 import type { Draft } from '../staging/draft.js'
 import { sanitiseFilename } from '../staging/filename.js'
 import type { CommitResult } from '../staging/store.js'
 import type { StagingServices } from '../services.js'
 import { STAGE_DOCUMENT_DESCRIPTION, stagedResponses, uploadForm } from './document-schemas.js'
+import { reprDigestHeader } from './raw-upload-schemas.js'
 import { problems, pullBody, uploadFields } from './schemas.js'
 
 /** Room for multipart boundaries and the small fields around the file. */
 const MULTIPART_OVERHEAD = 64 * 1024
+/** Fields sent before the file; made once (a zod schema compiles its fast path on first use). */
+const earlyFields = uploadFields.partial()
 
 function fieldErrors(issues: { path: PropertyKey[]; message: string }[]): AppError {
   const errors = issues.map((i) => ({ field: `body.${i.path.map(String).join('.')}`, message: i.message }))
@@ -45,6 +50,7 @@ export const documentRoutes: FastifyPluginAsyncZod<{ services: StagingServices }
   async function upload(request: FastifyRequest): Promise<CommitResult> {
     const declared = Number(request.headers['content-length'])
     if (Number.isFinite(declared) && declared > 0) store.quota.checkDeclared(Math.max(0, declared - MULTIPART_OVERHEAD))
+    const expected = expectedSha256(request.headers['repr-digest'])
     const fields: Record<string, string> = {}
     let draft: Draft | null = null
     let file: { originalName: string; contentType: string } | null = null
@@ -56,10 +62,10 @@ export const documentRoutes: FastifyPluginAsyncZod<{ services: StagingServices }
         }
         if (part.fieldname !== 'file') throw new AppError('ValidationError', `body.${part.fieldname}: the file goes in a part named file`)
         // Fields sent before the file are checked before any byte is written.
-        const early = uploadFields.partial().safeParse(fields)
+        const early = earlyFields.safeParse(fields)
         if (!early.success) throw fieldErrors(early.error.issues)
         draft = await store.openDraft()
-        await draft.writeFile(sanitiseFilename(part.filename), part.file)
+        await draft.writeFile(sanitiseFilename(part.filename), part.file, { expectedSha256: expected })
         if (part.file.truncated) throw new AppError('PayloadTooLarge', `the item is larger than the cap of ${config.maxDocumentBytes} bytes`)
         file = { originalName: part.filename, contentType: part.mimetype || 'application/octet-stream' }
       }
@@ -90,6 +96,7 @@ export const documentRoutes: FastifyPluginAsyncZod<{ services: StagingServices }
       description: STAGE_DOCUMENT_DESCRIPTION,
       body: { content: { 'application/json': { schema: pullBody } } } as unknown as typeof pullBody,
       multipartBody: uploadForm,
+      headers: z.object({ 'repr-digest': reprDigestHeader }).loose(),
       response: { ...stagedResponses, ...problems(400, 401, 403, 409, 413, 415, 422, 502, 504, 507) }
     }
   }, async (request, reply) => {

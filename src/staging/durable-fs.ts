@@ -1,14 +1,24 @@
 // Durable filesystem steps: fsync of files and directories, atomic small-file writes.
+//
+// Opening a directory and closing a descriptor are metadata calls that take microseconds, while a
+// thread-pool round trip costs a context switch or two on a busy machine; so they run inline and
+// only the fsync itself, which waits for the disk, goes to the pool.
+import { closeSync, fsync, openSync } from 'node:fs'
 import { open, rename, rm } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
 import { dirname, join } from 'node:path'
 
+/** fsync of an open descriptor on the thread pool. */
+export function fsyncFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())))
+}
+
 export async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r')
+  const fd = openSync(path, 'r')
   try {
-    await handle.sync()
+    await fsyncFd(fd)
   } finally {
-    await handle.close()
+    closeSync(fd)
   }
 }
 

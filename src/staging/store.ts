@@ -1,11 +1,13 @@
 // The staging store: items on the local filesystem under {base}/{source}/{document_id}/, built in
 // {base}/.tmp and renamed into place, with an in-memory index kept current on every change.
 import { randomUUID } from 'node:crypto'
-import { access, constants, mkdir, rename, rm, statfs } from 'node:fs/promises'
+import { renameSync } from 'node:fs'
+import { access, constants, mkdir, rename, rm, rmdir, statfs, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { AppError } from '../errors.js'
 import { iso, type Clock } from './clock.js'
+import { DirSyncBatcher } from './dir-sync-batcher.js'
 import { Draft, type WriteOptions } from './draft.js'
 import { fsyncPath, writeFileAtomic } from './durable-fs.js'
 import { METADATA_FILE } from './filename.js'
@@ -53,6 +55,9 @@ export class StagingStore {
   readonly tmpDir: string
   private readonly mutex = new KeyedMutex()
   private readonly drafts = new Set<Draft>()
+  private readonly dirSync = new DirSyncBatcher()
+  /** Source directories made (and their entry fsynced) or being made, so a commit skips the mkdir. */
+  private readonly sourceDirs = new Map<string, Promise<void>>()
   private readonly observer: StagingObserver
   private loadReport: LoadReport | null = null
   private lock: TreeLock | null = null
@@ -133,7 +138,7 @@ export class StagingStore {
     const draft = new Draft(join(this.tmpDir, `draft-${randomUUID()}`), this.quota.reserve(), (d) => this.drafts.delete(d))
     this.drafts.add(draft)
     try {
-      await draft.create()
+      draft.create()
     } catch (err) {
       await draft.discard()
       throw storageError(err, 'could not create a temporary item')
@@ -188,7 +193,7 @@ export class StagingStore {
         expires_at: null
       }
       try {
-        await writeFileAtomic(join(draft.dir, METADATA_FILE), JSON.stringify(record, null, 2), this.tmpDir)
+        await draft.seal(METADATA_FILE, JSON.stringify(record, null, 2))
         await this.renameIntoPlace(draft.dir, input.source, input.documentId)
       } catch (err) {
         throw storageError(err, `could not commit ${input.source}/${input.documentId}`)
@@ -224,7 +229,7 @@ export class StagingStore {
     return this.mutex.run(itemKey(source, documentId), async () => {
       const current = this.index.get(source, documentId)
       if (!current || (check && !check(current))) return undefined
-      await this.removeDir(this.itemDir(source, documentId))
+      await this.removeDir(this.itemDir(source, documentId), [current.filename, METADATA_FILE])
       this.index.remove(source, documentId)
       this.observer.itemRemoved(source, reason)
       return current
@@ -251,8 +256,11 @@ export class StagingStore {
     this.index.put(record)
   }
 
-  /** Renames the item away in one step (so it vanishes whole), then deletes it. */
-  private async removeDir(dir: string): Promise<void> {
+  /**
+   * Renames the item away in one step (so it vanishes whole), then deletes it. With the item's known
+   * files that is two unlinks and an rmdir, instead of the walk (readdir, lstat per entry) of rm -r.
+   */
+  private async removeDir(dir: string, knownFiles: string[] = []): Promise<void> {
     const doomed = join(this.tmpDir, `delete-${randomUUID()}`)
     try {
       await rename(dir, doomed)
@@ -260,38 +268,66 @@ export class StagingStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
       throw storageError(err, 'could not remove the item')
     }
-    await fsyncPath(join(dir, '..'))
+    // Shared with every removal or commit whose rename landed before it (group commit).
+    await this.dirSync.sync(join(dir, '..'))
+    if (knownFiles.length > 0) {
+      const gone = await Promise.all(knownFiles.map((f) => unlink(join(doomed, f)).then(() => true, () => false)))
+      if (gone.every(Boolean) && (await rmdir(doomed).then(() => true, () => false))) return
+    }
     await rm(doomed, { recursive: true, force: true })
   }
 
   /**
    * The commit point. A replaced item is first parked as .tmp/old~{source}~{id}; should the process
    * die between the two renames, start-up recovery puts it back, so a crash leaves old or new.
+   * The draft is already durable (Draft.seal); the source directory's fsync is shared by every
+   * commit whose rename landed before it started (group commit), and the caller is answered only
+   * after it.
    */
   private async renameIntoPlace(draftDir: string, source: Source, documentId: string): Promise<void> {
     const sourceDir = join(this.options.baseDir, source)
-    if (await mkdir(sourceDir, { recursive: true, mode: 0o750 })) await fsyncPath(this.options.baseDir)
+    await this.ensureSourceDir(sourceDir)
     const finalDir = join(sourceDir, documentId)
     const parked = join(this.tmpDir, `old~${source}~${documentId}`)
+    // Renames inline: page-cache metadata calls, cheaper than a thread-pool round trip (durable-fs).
     let replaced = false
     try {
-      await rename(finalDir, parked)
+      renameSync(finalDir, parked)
       replaced = true
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     }
     try {
-      await fsyncPath(draftDir)
-      await rename(draftDir, finalDir)
+      try {
+        renameSync(draftDir, finalDir)
+      } catch (err) {
+        // The source directory was removed behind our back: make it again, once.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || replaced) throw err
+        this.sourceDirs.delete(sourceDir)
+        await this.ensureSourceDir(sourceDir)
+        renameSync(draftDir, finalDir)
+      }
     } catch (err) {
       // The new item did not land (a full disk, say): the old one goes back now, not at the next start.
       if (replaced) await rename(parked, finalDir).catch(() => undefined)
       throw err
     }
-    await fsyncPath(sourceDir)
     if (replaced) {
-      await fsyncPath(this.tmpDir)
+      await Promise.all([this.dirSync.sync(sourceDir), this.dirSync.sync(this.tmpDir)])
       await rm(parked, { recursive: true, force: true })
+    } else {
+      await this.dirSync.sync(sourceDir)
     }
+  }
+
+  /** Every commit waits for the same mkdir and base-directory fsync, so none answers before it. */
+  private ensureSourceDir(sourceDir: string): Promise<void> {
+    let made = this.sourceDirs.get(sourceDir)
+    if (!made) {
+      made = mkdir(sourceDir, { recursive: true, mode: 0o750 }).then(() => fsyncPath(this.options.baseDir))
+      made.catch(() => this.sourceDirs.delete(sourceDir))
+      this.sourceDirs.set(sourceDir, made)
+    }
+    return made
   }
 }

@@ -34,6 +34,8 @@ export interface SweepOptions {
 }
 
 const MAX_LISTED = 1000
+/** Removals in flight at once: enough to keep the thread pool and the disk queue busy. */
+const SWEEP_CONCURRENCY = 16
 const HOUR = 3_600_000
 
 export class CleanupSweeper {
@@ -88,6 +90,9 @@ export class CleanupSweeper {
       }
     }
 
+    // Removals run a few at a time: their directory fsyncs are shared (the store's group commit) and
+    // the deletes overlap on the thread pool, which a strictly sequential walk left idle.
+    const work: (() => Promise<void>)[] = []
     for (const record of store.index.all()) {
       result.scanned++
       const reason = this.verdict(record, now)
@@ -102,22 +107,25 @@ export class CleanupSweeper {
         }
         continue
       }
-      await attempt(`${reason} ${source}/${id}`, async () => {
-        if (reason === 'abandoned') {
-          const current = store.get(source, id)
-          if (!current || this.verdict(current, clock.now()) !== 'abandoned') return
-          await store.setStatus(source, id, 'failed', 'abandoned')
-          result.marked_abandoned++
-        } else {
-          // Re-checked under the item's lock: a PATCH may have changed it since the snapshot.
-          const removed = await store.remove(source, id, reason, (r) => this.verdict(r, clock.now()) === reason)
-          if (!removed) return
-          result.removed++
-          result.bytes_freed += removed.file_size_bytes
-        }
-        note(source, id, reason)
-      })
+      work.push(() =>
+        attempt(`${reason} ${source}/${id}`, async () => {
+          if (reason === 'abandoned') {
+            const current = store.get(source, id)
+            if (!current || this.verdict(current, clock.now()) !== 'abandoned') return
+            await store.setStatus(source, id, 'failed', 'abandoned')
+            result.marked_abandoned++
+          } else {
+            // Re-checked under the item's lock: a PATCH may have changed it since the snapshot.
+            const removed = await store.remove(source, id, reason, (r) => this.verdict(r, clock.now()) === reason)
+            if (!removed) return
+            result.removed++
+            result.bytes_freed += removed.file_size_bytes
+          }
+          note(source, id, reason)
+        })
+      )
     }
+    await runConcurrently(work, SWEEP_CONCURRENCY)
 
     await this.sweepOrphans(dryRun, result, note, attempt)
     result.duration_ms = Math.round(performance.now() - started)
@@ -192,4 +200,13 @@ export class CleanupSweeper {
       })
     }
   }
+}
+
+/** Runs the tasks with at most `limit` in flight; each task handles its own errors. */
+async function runConcurrently(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < tasks.length) await tasks[next++]!()
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker))
 }
