@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { jsonSchemaTransformObject } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { PACKAGE_VERSION } from '../version.js'
 import { finishDocument } from './openapi-document.js'
 import { BEARER_SCHEME, transformRoute } from './openapi-transform.js'
 
@@ -22,7 +23,7 @@ export const OPENAPI_BASE = {
   openapi: '3.0.3',
   info: {
     title: 'apex-staging',
-    version: '1.0.0',
+    version: PACKAGE_VERSION,
     description: DESCRIPTION,
     license: { name: 'Proprietary', url: 'https://example.com/apex-staging/license' }
   },
