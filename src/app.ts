@@ -5,8 +5,9 @@ import { pino } from 'pino'
 import type { Config } from './config.js'
 import { registerAuth } from './http/auth.js'
 import { registerOpenApi } from './http/openapi.js'
-import { notFoundHandler, problemErrorHandler } from './http/problem.js'
+import { problemErrorHandler } from './http/problem.js'
 import { registerRequestLog, requestId } from './http/request-log.js'
+import { MAX_PARAM_LENGTH, registerRouteNotFound } from './http/route-not-found.js'
 import { registerShutdownGate } from './http/shutdown-gate.js'
 import { registerHttpMetrics } from './metrics/http-metrics.js'
 import { documentRoutes } from './routes/documents.js'
@@ -64,12 +65,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // Our own gate answers requests that arrive while closing, as problem+json (src/http/shutdown-gate.ts).
     return503OnClosing: false,
     // Loading a large staging tree in onReady may take longer than avvio's 10 s default.
-    pluginTimeout: 0
+    pluginTimeout: 0,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH }
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler(problemErrorHandler)
-  app.setNotFoundHandler(notFoundHandler)
+  registerRouteNotFound(app)
 
   const services = createServices(config, app.log, deps)
   app.decorate('staging', services)

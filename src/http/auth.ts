@@ -40,7 +40,8 @@ export function registerAuth(app: FastifyInstance, config: Config): void {
   const metricsTokens = config.metricsToken ? [{ token: config.metricsToken, value: true }] : []
 
   app.addHook('onRequest', async (request) => {
-    const access: Access = request.routeOptions.config?.access ?? 'operator'
+    // A path no route answers still needs a valid token, of either role: the answer is 404 or 405, never 403.
+    const access: Access = request.is404 ? 'ingest' : (request.routeOptions.config?.access ?? 'operator')
     if (access === 'public') return
     if (PUBLIC_PREFIXES.some((p) => request.url === p || request.url.startsWith(`${p}/`) || request.url.startsWith(`${p}?`))) return
     if (access === 'metrics') {

@@ -114,7 +114,3 @@ export function problemErrorHandler(err: FastifyError, request: FastifyRequest, 
   if (!request.raw.complete) reply.header('connection', 'close')
   return sendProblem(request, reply, problem)
 }
-
-export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return sendProblem(request, reply, toProblem(new AppError('NotFound', `no route ${request.method} ${request.url.split('?')[0]}`)))
-}

@@ -23,8 +23,11 @@ export type AttemptOutcome =
   | 'aborted'
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
-/** Failures that a later attempt cannot fix. */
-const PERMANENT_CODES = new Set(['ENOTFOUND', 'ERR_INVALID_URL', 'UND_ERR_INVALID_ARG', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED'])
+/**
+ * Failures that a later attempt cannot fix. DNS failures (ENOTFOUND, EAI_AGAIN) are not among them: a
+ * resolver hiccup or a record not yet propagated heals, and the FetchError they end in says retryable.
+ */
+const PERMANENT_CODES = new Set(['ERR_INVALID_URL', 'UND_ERR_INVALID_ARG', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED'])
 
 function errorCode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code
