@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { StagingObserver, SweepCounts } from '../staging/observer.js'
 import { SOURCES, type Source } from '../staging/record.js'
+import { ATTEMPT_OUTCOMES, UPSTREAM_NAMES } from '../upstream/upstream-errors.js'
 import { PACKAGE_VERSION } from '../version.js'
 import { registerStateGauges, type StateSource } from './state-gauges.js'
 
@@ -104,6 +105,11 @@ export class StagingMetrics implements StagingObserver {
       for (const reason of REMOVAL_REASONS) this.removed.labels(source, reason).inc(0)
     }
     for (const source of ['frontapp', 'samsara', 'turvo'] as const) this.structured.labels(source).inc(0)
+    // Every upstream × outcome from the start: the error-ratio alert then sees the first failures as a rise
+    // from 0 instead of a series that appears with them (rate() needs two samples).
+    for (const upstream of UPSTREAM_NAMES) {
+      for (const outcome of ATTEMPT_OUTCOMES) this.upstreamRequests.labels(upstream, outcome).inc(0)
+    }
   }
 
   /** Adds the scrape-time gauges over the app's store, once the services exist. */

@@ -11,16 +11,11 @@ export class BlockedAddressError extends Error {
 }
 
 /** Outcome labels for the upstream request metric: a small fixed set. */
-export type AttemptOutcome =
-  | 'success'
-  | 'redirect'
-  | 'rejected'
-  | 'rate_limited'
-  | 'server_error'
-  | 'timeout'
-  | 'network_error'
-  | 'blocked'
-  | 'aborted'
+export const ATTEMPT_OUTCOMES = ['success', 'redirect', 'rejected', 'rate_limited', 'server_error', 'timeout', 'network_error', 'blocked', 'aborted'] as const
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number]
+
+/** The `upstream` label values: pulls name their source, the structured clients their service. */
+export const UPSTREAM_NAMES = ['http', 'https', 'frontapp', 'samsara', 'turvo'] as const
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
 /**
