@@ -50,18 +50,30 @@ const origin = (fallback: string) =>
     .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { error: 'must be an http(s) URL' })
     .transform((v) => v.replace(/\/+$/, ''))
 
+const TOKEN_NAME = /^[A-Za-z0-9._-]{1,64}$/
+
+/** `role:token` or `role:name:token`; the name (for the logs) may not hold a colon, the token after it may. */
 const tokens = list.transform((pairs, ctx) => {
-  const out: { role: Role; token: string }[] = []
+  const out: { role: Role; name: string | null; token: string }[] = []
   for (const pair of pairs) {
     const at = pair.indexOf(':')
     const role = pair.slice(0, at)
-    const token = pair.slice(at + 1)
-    if (at < 1 || !ROLES.includes(role as Role) || token.length < 8) {
+    let rest = pair.slice(at + 1)
+    let name: string | null = null
+    const second = rest.indexOf(':')
+    if (second > 0 && TOKEN_NAME.test(rest.slice(0, second))) {
+      name = rest.slice(0, second)
+      rest = rest.slice(second + 1)
+    }
+    if (at < 1 || !ROLES.includes(role as Role) || rest.length < 8) {
       // Never echo the pair itself: it holds a secret.
-      ctx.addIssue({ code: 'custom', message: 'every entry must be role:token with role ingest or operator and a token of at least 8 characters' })
+      ctx.addIssue({
+        code: 'custom',
+        message: 'every entry must be role:token or role:name:token with role ingest or operator, a name of A-Z a-z 0-9 . _ - and a token of at least 8 characters'
+      })
       return z.NEVER
     }
-    out.push({ role: role as Role, token })
+    out.push({ role: role as Role, name, token: rest })
   }
   return out
 })

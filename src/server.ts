@@ -1,43 +1,4 @@
-// Process entry: configuration from the environment, the app, listen, and a bounded graceful close.
-import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+// Process entry (`node dist/server.js`, what API.md documents); the CLI's `apex-staging serve` runs the same.
+import { runServer } from './serve.js'
 
-async function main(): Promise<void> {
-  let config
-  try {
-    config = loadConfig(process.env)
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`apex-staging: ${err.message}\n`)
-      process.exit(2)
-    }
-    throw err
-  }
-  const app = await buildApp(config)
-  let closing = false
-  const shutdown = (signal: string) => {
-    if (closing) return
-    closing = true
-    app.log.info({ signal }, 'shutting down: no new requests, waiting for those in flight')
-    const force = setTimeout(() => {
-      app.log.warn({ timeout_ms: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time; exiting')
-      process.exit(0)
-    }, config.shutdownTimeoutMs)
-    force.unref()
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        app.log.error({ err }, 'close failed')
-        process.exit(1)
-      }
-    )
-  }
-  process.once('SIGTERM', () => shutdown('SIGTERM'))
-  process.once('SIGINT', () => shutdown('SIGINT'))
-  await app.listen({ host: config.host, port: config.port })
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`apex-staging: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`)
-  process.exit(1)
-})
+await runServer(process.env)

@@ -44,6 +44,13 @@ export function outcomeOfError(err: unknown, aborted: boolean): AttemptOutcome {
   return TIMEOUT_CODES.has(errorCode(err)) ? 'timeout' : 'network_error'
 }
 
+/** Why an attempt failed, for the log: the errno or undici code, and whether it was a timeout. */
+export function failureCause(err: unknown): { cause: string; timeout?: true } {
+  if (err instanceof BlockedAddressError) return { cause: 'blocked' }
+  const code = errorCode(err) || (err instanceof Error ? err.name : 'unknown')
+  return TIMEOUT_CODES.has(code) ? { cause: code, timeout: true } : { cause: code }
+}
+
 export function isRetryableError(err: unknown): boolean {
   if (err instanceof BlockedAddressError || isAppError(err)) return false
   return !PERMANENT_CODES.has(errorCode(err))
