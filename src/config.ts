@@ -157,6 +157,17 @@ function toConfig(env: z.infer<typeof envSchema>) {
 
 export type Config = ReturnType<typeof toConfig>
 
+/** What the operator CLI (`apex-staging ls`, `stats`, …) reads: where the service is and the token to send. */
+export const clientEnvSchema = z.object({
+  STAGING_URL: origin('http://127.0.0.1:8080'),
+  STAGING_TOKEN: z.string().trim().default('')
+})
+
+export interface ClientConfig {
+  url: string
+  token: string
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration: ${problems.join('; ')}`)
@@ -170,17 +181,25 @@ export function isLoopbackHost(host: string): boolean {
   return isIP(h) === 4 && h.startsWith('127.')
 }
 
-/** Reads the environment once; throws ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
-  const known = Object.fromEntries(
-    Object.keys(envSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]])
-  )
-  const parsed = envSchema.safeParse(known)
+function parseEnv<T extends z.ZodObject>(schema: T, env: Record<string, string | undefined>): z.infer<T> {
+  const known = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]))
+  const parsed = schema.safeParse(known)
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`)
     throw new ConfigError([...new Set(problems)])
   }
-  const config = toConfig(parsed.data)
+  return parsed.data
+}
+
+/** The CLI's settings; throws ConfigError naming every bad variable. */
+export function loadClientConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): ClientConfig {
+  const parsed = parseEnv(clientEnvSchema, env)
+  return { url: parsed.STAGING_URL, token: parsed.STAGING_TOKEN }
+}
+
+/** Reads the environment once; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
+  const config = toConfig(parseEnv(envSchema, env))
   if (config.apiTokens.length === 0 && !config.authDisabled && !isLoopbackHost(config.host)) {
     throw new ConfigError([
       `STAGING_API_TOKENS: no tokens are set and HOST=${config.host} is not a loopback address; set STAGING_API_TOKENS, or STAGING_AUTH_DISABLED=true to run without auth on purpose`
