@@ -52,7 +52,12 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     transformObject: (input) => finishDocument(jsonSchemaTransformObject(input))
   })
   // validatorUrl false: the page must not send the spec to an online validator.
-  await app.register(swaggerUi, { routePrefix: '/docs', validatorUrl: false })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    validatorUrl: false,
+    // Grouped by tag in the document's order, collapsed to the operation list; models hidden (each operation shows its own).
+    uiConfig: { docExpansion: 'list', deepLinking: true, defaultModelsExpandDepth: -1, displayRequestDuration: true }
+  })
   app.get('/openapi.json', {
     config: { access: 'public' },
     schema: {
