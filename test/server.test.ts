@@ -40,7 +40,7 @@ t.test('serves, then SIGTERM lets an in-flight request finish and exits 0', asyn
   const port = await freePort()
   const p = run({ STAGING_BASE_DIR: dir, PORT: String(port) })
   t.teardown(() => p.child.kill('SIGKILL'))
-  for (let i = 0; i < 100 && !p.out().includes('Server listening'); i++) await new Promise((r) => setTimeout(r, 100))
+  for (let i = 0; i < 300 && !p.out().includes('apex-staging started'); i++) await new Promise((r) => setTimeout(r, 100))
   const health = await fetch(`http://127.0.0.1:${port}/healthz`)
   t.same(await health.json(), { status: 'ok', version: PACKAGE_VERSION })
 

@@ -70,7 +70,7 @@ t.test('with no command it serves (what npm start runs), and exits 0 on SIGTERM'
   t.teardown(() => child.kill('SIGKILL'))
   let out = ''
   child.stdout.on('data', (d) => (out += d))
-  for (let i = 0; i < 150 && !out.includes('apex-staging started'); i++) await new Promise((r) => setTimeout(r, 100))
+  for (let i = 0; i < 300 && !out.includes('apex-staging started'); i++) await new Promise((r) => setTimeout(r, 100))
   const health = await fetch(`http://127.0.0.1:${port}/healthz`)
   t.equal(health.status, 200)
   child.kill('SIGTERM')

@@ -40,7 +40,7 @@ t.test('one start-up line with the settings that matter; secrets never', async (
   let err = ''
   child.stdout.on('data', (d) => (out += d))
   child.stderr.on('data', (d) => (err += d))
-  for (let i = 0; i < 150 && !out.includes('apex-staging started'); i++) await new Promise((r) => setTimeout(r, 100))
+  for (let i = 0; i < 300 && !out.includes('apex-staging started'); i++) await new Promise((r) => setTimeout(r, 100))
   const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
   const started = lines.filter((l) => l.msg === 'apex-staging started')
   t.equal(started.length, 1, 'exactly one start-up line')

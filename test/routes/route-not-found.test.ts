@@ -34,7 +34,10 @@ t.test('a known path with the wrong method is 405 with Allow, for ingest too (no
 
   const item = await app.inject({ method: 'POST', url: '/v1/staging/local_upload/DOC-1', headers: as(INGEST) })
   t.equal(item.statusCode, 405)
-  t.same(item.headers.allow?.toString().split(', ').sort(), ['DELETE', 'GET', 'HEAD', 'PATCH'])
+  const allow = item.headers.allow?.toString().split(', ') ?? []
+  // Other methods may join as routes are added (PUT uploads); these are here today and POST is not.
+  for (const m of ['GET', 'HEAD', 'PATCH', 'DELETE']) t.ok(allow.includes(m), `Allow lists ${m}`)
+  t.notOk(allow.includes('POST'))
 
   const health = await app.inject({ method: 'DELETE', url: '/healthz', headers: as(OPERATOR) })
   t.equal(health.statusCode, 405)
