@@ -3,6 +3,7 @@
 // `apex-staging serve` both come here.
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
+import { TreeLockedError } from './staging/tree-lock.js'
 import { startupSettings } from './startup-settings.js'
 
 async function main(env: NodeJS.ProcessEnv): Promise<void> {
@@ -41,9 +42,13 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
   app.log.info({ address, settings: startupSettings(config) }, 'apex-staging started')
 }
 
-/** Starts the service; exits 2 on bad configuration, 1 when start-up fails. */
+/** Starts the service; exits 2 on bad configuration, 3 when another process holds the tree, 1 when start-up fails. */
 export function runServer(env: NodeJS.ProcessEnv): Promise<void> {
   return main(env).catch((err: unknown) => {
+    if (err instanceof TreeLockedError) {
+      process.stderr.write(`apex-staging: refusing to start: ${err.message}\n`)
+      process.exit(3)
+    }
     process.stderr.write(`apex-staging: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`)
     process.exit(1)
   })

@@ -6,8 +6,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import { AppError } from '../errors.js'
 import { sendProblem, toProblem } from './problem.js'
 
-/** Path parameters may be this long: identifiers are up to 128 characters (API.md), Fastify's default is 100. */
-export const MAX_PARAM_LENGTH = 256
+/** Longer than any valid id even when fully percent-encoded (128 characters, API.md); past it the id is a 400 anyway. */
+export const MAX_PARAM_LENGTH = 512
 
 const METHODS: HTTPMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 
