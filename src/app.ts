@@ -7,8 +7,9 @@ import { registerAuth } from './http/auth.js'
 import { registerOpenApi } from './http/openapi.js'
 import { registerBodyGuard } from './http/body-guard.js'
 import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js'
-import { notFoundHandler, problemErrorHandler } from './http/problem.js'
+import { problemErrorHandler } from './http/problem.js'
 import { registerRequestLog, requestId } from './http/request-log.js'
+import { MAX_PARAM_LENGTH, registerRouteNotFound } from './http/route-not-found.js'
 import { registerShutdownGate } from './http/shutdown-gate.js'
 import { registerHttpMetrics } from './metrics/http-metrics.js'
 import { documentRoutes } from './routes/documents.js'
@@ -58,9 +59,6 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pin
   return destination ? pino(options, destination) : pino(options)
 }
 
-/** Longer than any valid id even when fully percent-encoded; past it the id is a 400 anyway. */
-const MAX_PARAM_LENGTH = 512
-
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const logger = deps.logger ?? createLogger(config)
   const app = Fastify({
@@ -88,7 +86,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler(problemErrorHandler)
-  app.setNotFoundHandler(notFoundHandler)
+  registerRouteNotFound(app)
 
   const services = createServices(config, app.log, deps)
   app.decorate('staging', services)

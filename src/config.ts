@@ -50,18 +50,30 @@ const origin = (fallback: string) =>
     .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { error: 'must be an http(s) URL' })
     .transform((v) => v.replace(/\/+$/, ''))
 
+const TOKEN_NAME = /^[A-Za-z0-9._-]{1,64}$/
+
+/** `role:token` or `role:name:token`; the name (for the logs) may not hold a colon, the token after it may. */
 const tokens = list.transform((pairs, ctx) => {
-  const out: { role: Role; token: string }[] = []
+  const out: { role: Role; name: string | null; token: string }[] = []
   for (const pair of pairs) {
     const at = pair.indexOf(':')
     const role = pair.slice(0, at)
-    const token = pair.slice(at + 1)
-    if (at < 1 || !ROLES.includes(role as Role) || token.length < 8) {
+    let rest = pair.slice(at + 1)
+    let name: string | null = null
+    const second = rest.indexOf(':')
+    if (second > 0 && TOKEN_NAME.test(rest.slice(0, second))) {
+      name = rest.slice(0, second)
+      rest = rest.slice(second + 1)
+    }
+    if (at < 1 || !ROLES.includes(role as Role) || rest.length < 8) {
       // Never echo the pair itself: it holds a secret.
-      ctx.addIssue({ code: 'custom', message: 'every entry must be role:token with role ingest or operator and a token of at least 8 characters' })
+      ctx.addIssue({
+        code: 'custom',
+        message: 'every entry must be role:token or role:name:token with role ingest or operator, a name of A-Z a-z 0-9 . _ - and a token of at least 8 characters'
+      })
       return z.NEVER
     }
-    out.push({ role: role as Role, token })
+    out.push({ role: role as Role, name, token: rest })
   }
   return out
 })
@@ -163,6 +175,17 @@ function toConfig(env: z.infer<typeof envSchema>) {
 
 export type Config = ReturnType<typeof toConfig>
 
+/** What the operator CLI (`apex-staging ls`, `stats`, …) reads: where the service is and the token to send. */
+export const clientEnvSchema = z.object({
+  STAGING_URL: origin('http://127.0.0.1:8080'),
+  STAGING_TOKEN: z.string().trim().default('')
+})
+
+export interface ClientConfig {
+  url: string
+  token: string
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration: ${problems.join('; ')}`)
@@ -176,17 +199,25 @@ export function isLoopbackHost(host: string): boolean {
   return isIP(h) === 4 && h.startsWith('127.')
 }
 
-/** Reads the environment once; throws ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
-  const known = Object.fromEntries(
-    Object.keys(envSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]])
-  )
-  const parsed = envSchema.safeParse(known)
+function parseEnv<T extends z.ZodObject>(schema: T, env: Record<string, string | undefined>): z.infer<T> {
+  const known = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]))
+  const parsed = schema.safeParse(known)
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`)
     throw new ConfigError([...new Set(problems)])
   }
-  const config = toConfig(parsed.data)
+  return parsed.data
+}
+
+/** The CLI's settings; throws ConfigError naming every bad variable. */
+export function loadClientConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): ClientConfig {
+  const parsed = parseEnv(clientEnvSchema, env)
+  return { url: parsed.STAGING_URL, token: parsed.STAGING_TOKEN }
+}
+
+/** Reads the environment once; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
+  const config = toConfig(parseEnv(envSchema, env))
   if (config.apiTokens.length === 0 && !config.authDisabled && !isLoopbackHost(config.host)) {
     throw new ConfigError([
       `STAGING_API_TOKENS: no tokens are set and HOST=${config.host} is not a loopback address; set STAGING_API_TOKENS, or STAGING_AUTH_DISABLED=true to run without auth on purpose`

@@ -5,6 +5,7 @@ export const ERROR_CATALOGUE = {
   Forbidden: { status: 403, retryable: false, title: 'The token may not do this' },
   SourceNotAllowed: { status: 403, retryable: false, title: 'The source is blocked by policy' },
   NotFound: { status: 404, retryable: false, title: 'No such item' },
+  MethodNotAllowed: { status: 405, retryable: false, title: 'The path does not take this method' },
   Conflict: { status: 409, retryable: false, title: 'The item exists with different content' },
   DigestMismatch: { status: 400, retryable: false, title: 'The body does not match its Repr-Digest' },
   InvalidTransition: { status: 409, retryable: false, title: 'That status change is not allowed' },

@@ -74,6 +74,7 @@ export function createServices(config: Config, log: FastifyBaseLogger, deps: Ser
     retries: config.upstreamRetries,
     maxResponseBytes: config.maxDocumentBytes,
     observer,
+    log,
     ...deps.upstream
   })
   const puller = createDocumentPuller({

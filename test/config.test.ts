@@ -33,8 +33,8 @@ t.test('decimals, lists and tokens are parsed', async (t) => {
   t.equal(c.cleanupIntervalMs, 30_000)
   t.equal(c.maxTotalBytes, Math.floor(0.001 * 1024 ** 3))
   t.same(c.apiTokens, [
-    { role: 'ingest', token: 'ingest-secret-1' },
-    { role: 'operator', token: 'operator-secret-2' }
+    { role: 'ingest', name: null, token: 'ingest-secret-1' },
+    { role: 'operator', name: null, token: 'operator-secret-2' }
   ])
   t.same(c.httpAllowHosts, ['files.example.com:8443', 'other.example'])
   t.equal(c.cleanupCron, '*/10 * * * * *')
@@ -67,4 +67,16 @@ t.test('without tokens, auth may be off only on loopback or on purpose', async (
   t.match(err.message, /STAGING_API_TOKENS.*STAGING_AUTH_DISABLED/)
   t.doesNotThrow(() => loadConfig({ HOST: '0.0.0.0', STAGING_AUTH_DISABLED: 'true' }))
   t.doesNotThrow(() => loadConfig({ HOST: '0.0.0.0', STAGING_API_TOKENS: 'operator:long-enough-token' }))
+})
+
+t.test('tokens may be named role:name:token (the name is for the logs); role:token still works', async (t) => {
+  const c = loadConfig({ STAGING_API_TOKENS: 'ingest:pipeline-a:secret-aaaa-1,operator:oncall:abc:def:ghij,ingest:plain-secret-2' })
+  t.same(c.apiTokens, [
+    { role: 'ingest', name: 'pipeline-a', token: 'secret-aaaa-1' },
+    { role: 'operator', name: 'oncall', token: 'abc:def:ghij' },
+    { role: 'ingest', name: null, token: 'plain-secret-2' }
+  ])
+  const err = t.throws(() => loadConfig({ STAGING_API_TOKENS: 'ingest:name:short' })) as Error
+  t.match(err.message, /STAGING_API_TOKENS/)
+  t.notMatch(err.message, /short/, 'the token is not echoed')
 })

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import t from 'tap'
+import { PACKAGE_VERSION } from '../src/version.js'
 import { freePort, tempDir } from './helper.js'
 
 const entry = new URL('../src/server.ts', import.meta.url).pathname
@@ -39,9 +40,9 @@ t.test('serves, then SIGTERM lets an in-flight request finish and exits 0', asyn
   const port = await freePort()
   const p = run({ STAGING_BASE_DIR: dir, PORT: String(port) })
   t.teardown(() => p.child.kill('SIGKILL'))
-  for (let i = 0; i < 100 && !p.out().includes('Server listening'); i++) await new Promise((r) => setTimeout(r, 100))
+  for (let i = 0; i < 300 && !p.out().includes('apex-staging started'); i++) await new Promise((r) => setTimeout(r, 100))
   const health = await fetch(`http://127.0.0.1:${port}/healthz`)
-  t.same(await health.json(), { status: 'ok' })
+  t.same(await health.json(), { status: 'ok', version: PACKAGE_VERSION })
 
   // A slow upload in flight when the signal arrives.
   const { request } = await import('node:http')

@@ -1,5 +1,6 @@
 // Whole-document finishing after the routes are converted: problem+json errors, one name per schema, stable order.
 import type { ErrorCode } from '../errors.js'
+import { annotateOperations, dropOpenAdditionalProperties, TAGS } from './openapi-examples.js'
 import { codesFor, describeCodes, problemExample } from './openapi-problems.js'
 
 type Json = Record<string, unknown>
@@ -119,7 +120,9 @@ export function finishDocument(input: Json): Json {
   for (const [path, item] of Object.entries(paths)) {
     for (const [method, op] of Object.entries(item)) if (METHODS.includes(method)) problemResponses(method, path, op)
   }
+  annotateOperations(paths as Record<string, Record<string, Json>>, METHODS)
+  dropOpenAdditionalProperties(doc)
   const { openapi, info, servers, paths: _paths, components, ...rest } = tidySchemas({ ...doc, paths: sortPaths(paths) })
   typeNullableRefs({ _paths, components }, ((components as Json).schemas ?? {}) as Record<string, Json>)
-  return { openapi, info, servers, ...rest, paths: _paths, components }
+  return { openapi, info, servers, tags: TAGS, ...rest, paths: _paths, components }
 }

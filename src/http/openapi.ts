@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { jsonSchemaTransformObject } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { PACKAGE_VERSION } from '../version.js'
 import { finishDocument } from './openapi-document.js'
 import { BEARER_SCHEME, transformRoute } from './openapi-transform.js'
 
@@ -22,7 +23,7 @@ export const OPENAPI_BASE = {
   openapi: '3.0.3',
   info: {
     title: 'apex-staging',
-    version: '1.0.0',
+    version: PACKAGE_VERSION,
     description: DESCRIPTION,
     license: { name: 'Proprietary', url: 'https://example.com/apex-staging/license' }
   },
@@ -51,7 +52,12 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     transformObject: (input) => finishDocument(jsonSchemaTransformObject(input))
   })
   // validatorUrl false: the page must not send the spec to an online validator.
-  await app.register(swaggerUi, { routePrefix: '/docs', validatorUrl: false })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    validatorUrl: false,
+    // Grouped by tag in the document's order, collapsed to the operation list; models hidden (each operation shows its own).
+    uiConfig: { docExpansion: 'list', deepLinking: true, defaultModelsExpandDepth: -1, displayRequestDuration: true }
+  })
   app.get('/openapi.json', {
     config: { access: 'public' },
     schema: {

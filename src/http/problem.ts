@@ -133,7 +133,3 @@ export function problemErrorHandler(err: FastifyError, request: FastifyRequest, 
   // A body still arriving is drained, within bounds, by the body guard (src/http/body-guard.ts).
   return sendProblem(request, reply, problem)
 }
-
-export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return sendProblem(request, reply, toProblem(new AppError('NotFound', `no route ${request.method} ${request.url.split('?')[0]}`)))
-}

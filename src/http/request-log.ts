@@ -29,6 +29,9 @@ export function registerRequestLog(app: FastifyInstance): void {
         route: request.routeOptions.url ?? null,
         path: request.url.split('?')[0],
         status: reply.statusCode,
+        // Who called (src/http/auth.ts): ingest, operator, metrics or anonymous, and the token's name when it has one.
+        role: request.caller?.role ?? 'anonymous',
+        ...(request.caller?.token_name ? { token_name: request.caller.token_name } : {}),
         ...(request.problemCode ? { code: request.problemCode } : {}),
         duration_ms: Math.round(reply.elapsedTime * 10) / 10
       },

@@ -1,8 +1,10 @@
 // One Prometheus registry per app instance; it implements the domain's StagingObserver with counters
 // and histograms, and adds gauges that are computed from the live index at every scrape.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { StagingObserver, SweepCounts } from '../staging/observer.js'
 import { SOURCES, type Source } from '../staging/record.js'
+import { ATTEMPT_OUTCOMES, UPSTREAM_NAMES } from '../upstream/upstream-errors.js'
+import { PACKAGE_VERSION } from '../version.js'
 import { registerStateGauges, type StateSource } from './state-gauges.js'
 
 const REMOVAL_REASONS = ['success', 'expired', 'deleted', 'orphan'] as const
@@ -91,12 +93,23 @@ export class StagingMetrics implements StagingObserver {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry })
+    new Gauge({
+      name: 'staging_build_info',
+      help: 'Always 1; the labels name the running apex-staging version and Node.js version',
+      labelNames: ['version', 'node'] as const,
+      registers: [this.registry]
+    }).set({ version: PACKAGE_VERSION, node: process.version }, 1)
     // Series exist from the first scrape, so rate() and the dashboard see zeros rather than gaps.
     for (const source of SOURCES) {
       this.bytes.labels(source).inc(0)
       for (const reason of REMOVAL_REASONS) this.removed.labels(source, reason).inc(0)
     }
     for (const source of ['frontapp', 'samsara', 'turvo'] as const) this.structured.labels(source).inc(0)
+    // Every upstream × outcome from the start: the error-ratio alert then sees the first failures as a rise
+    // from 0 instead of a series that appears with them (rate() needs two samples).
+    for (const upstream of UPSTREAM_NAMES) {
+      for (const outcome of ATTEMPT_OUTCOMES) this.upstreamRequests.labels(upstream, outcome).inc(0)
+    }
   }
 
   /** Adds the scrape-time gauges over the app's store, once the services exist. */

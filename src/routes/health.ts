@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { StagingServices } from '../services.js'
+import { PACKAGE_VERSION } from '../version.js'
 
 const readiness = z.object({
   status: z.enum(['ok', 'unavailable']).meta({ description: '`ok` when every check passes', example: 'ok' }),
@@ -11,11 +12,16 @@ const readiness = z.object({
   }).meta({ description: 'Each readiness check and whether it passed' })
 })
 
+const liveness = z.object({
+  status: z.literal('ok').meta({ description: 'Always `ok` while the process runs' }),
+  version: z.string().meta({ description: 'The running version of apex-staging (package.json)', example: PACKAGE_VERSION })
+}).meta({ description: 'The process is alive' })
+
 export const healthRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = async (app, { services }) => {
   app.get('/healthz', {
     config: { access: 'public' },
-    schema: { summary: 'Liveness', operationId: 'healthz', response: { 200: z.object({ status: z.literal('ok').meta({ description: 'Always `ok` while the process runs' }) }).meta({ description: 'The process is alive' }) } }
-  }, async () => ({ status: 'ok' as const }))
+    schema: { summary: 'Liveness', operationId: 'healthz', response: { 200: liveness } }
+  }, async () => ({ status: 'ok' as const, version: PACKAGE_VERSION }))
 
   app.get('/readyz', {
     config: { access: 'public' },

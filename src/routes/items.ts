@@ -74,7 +74,8 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
     const record = store.require(request.params.source, request.params.document_id)
     const etag = `"${record.sha256}"`
     reply.header('etag', etag).header('accept-ranges', 'bytes').header('cache-control', 'private, no-cache')
-    if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send(null)
+    // No body, so no Content-Type or Content-Length of one (send(null) would serialise a JSON `null`).
+    if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send()
     // Opened before the range is served: a concurrent delete cannot pull the file away mid-read.
     const handle = await open(record.file_path, 'r').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') throw new AppError('NotFound', `no item ${record.source}/${record.document_id}`)

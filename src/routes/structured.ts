@@ -17,9 +17,11 @@ export const structuredBody = z
     }),
     auth_token: z
       .string()
-      .regex(/^[\x21-\x7e]{1,8192}$/, { error: 'must be 1-8192 printable characters without spaces' })
+      .regex(/^\s*$|^\s*[\x21-\x7e]{1,8192}\s*$/, { error: 'must be 1-8192 printable characters without spaces' })
       .optional()
-      .meta({ description: 'bearer token for the upstream; else the configured one. Never stored or logged' }),
+      // A blank token (an unset variable in the caller's template) means "none": the configured one is used.
+      .transform((v) => v?.trim() || undefined)
+      .meta({ description: 'bearer token for the upstream; blank or absent: the configured one. Never stored or logged' }),
     overwrite: booleanField.default(false).meta({ description: 'extension: replace an existing item with different content' })
   })
   .meta({ id: 'StructuredRequest' })

@@ -8,7 +8,7 @@ import { AppError } from '../errors.js'
 import { silentObserver, type StagingObserver } from '../staging/observer.js'
 import { meteredBody, readAll, tooLarge } from './response-body.js'
 import { RETRYABLE_STATUSES, retryDelay, type BackoffOptions } from './retry-policy.js'
-import { isRetryableError, outcomeOfError, outcomeOfStatus, toFetchError, toStatusError } from './upstream-errors.js'
+import { failureCause, isRetryableError, outcomeOfError, outcomeOfStatus, toFetchError, toStatusError } from './upstream-errors.js'
 
 export const MAX_REDIRECTS = 5
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
@@ -43,6 +43,8 @@ export interface UpstreamClientOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
   /** Extra trusted CA certificates (PEM), added to Node's defaults. */
   ca?: string | Buffer
+  /** Where failed attempts are logged (host, cause, attempt); the app's logger. */
+  log?: { warn(fields: object, message: string): void }
 }
 
 export interface UpstreamRequest {
@@ -145,15 +147,27 @@ export class UpstreamClient {
       } catch (err) {
         const aborted = req.signal?.aborted === true
         this.observer.upstreamRequest(req.upstream, outcomeOfError(err, aborted), seconds())
-        if (aborted || !isRetryableError(err) || attempt >= this.options.retries) throw toFetchError(err, req.upstream, aborted)
+        const retry = !aborted && isRetryableError(err) && attempt < this.options.retries
+        if (!aborted) this.logFailure(url, req, attempt, failureCause(err), retry)
+        if (!retry) throw toFetchError(err, req.upstream, aborted)
         await this.wait(attempt, undefined, req.signal)
         continue
       }
       this.observer.upstreamRequest(req.upstream, outcomeOfStatus(res.statusCode), seconds())
-      if (!RETRYABLE_STATUSES.has(res.statusCode) || attempt >= this.options.retries) return res
+      const retry = RETRYABLE_STATUSES.has(res.statusCode) && attempt < this.options.retries
+      if (res.statusCode >= 400) this.logFailure(url, req, attempt, { cause: `status ${res.statusCode}`, status: res.statusCode }, retry)
+      if (!retry) return res
       res.body.dump().catch(() => undefined)
       await this.wait(attempt, res.headers['retry-after'], req.signal)
     }
+  }
+
+  /** One line per failed attempt: which host, why, which attempt of how many; never the URL's path or query (they may hold secrets). */
+  private logFailure(url: URL, req: UpstreamRequest, attempt: number, cause: Record<string, unknown>, willRetry: boolean): void {
+    this.options.log?.warn(
+      { upstream: req.upstream, host: url.host, attempt: attempt + 1, max_attempts: this.options.retries + 1, ...cause, will_retry: willRetry },
+      'upstream request failed'
+    )
   }
 
   private async wait(attempt: number, retryAfter: string | string[] | undefined, signal?: AbortSignal): Promise<void> {

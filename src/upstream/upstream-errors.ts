@@ -11,20 +11,18 @@ export class BlockedAddressError extends Error {
 }
 
 /** Outcome labels for the upstream request metric: a small fixed set. */
-export type AttemptOutcome =
-  | 'success'
-  | 'redirect'
-  | 'rejected'
-  | 'rate_limited'
-  | 'server_error'
-  | 'timeout'
-  | 'network_error'
-  | 'blocked'
-  | 'aborted'
+export const ATTEMPT_OUTCOMES = ['success', 'redirect', 'rejected', 'rate_limited', 'server_error', 'timeout', 'network_error', 'blocked', 'aborted'] as const
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number]
+
+/** The `upstream` label values: pulls name their source, the structured clients their service. */
+export const UPSTREAM_NAMES = ['http', 'https', 'frontapp', 'samsara', 'turvo'] as const
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
-/** Failures that a later attempt cannot fix. */
-const PERMANENT_CODES = new Set(['ENOTFOUND', 'ERR_INVALID_URL', 'UND_ERR_INVALID_ARG', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED'])
+/**
+ * Failures that a later attempt cannot fix. DNS failures (ENOTFOUND, EAI_AGAIN) are not among them: a
+ * resolver hiccup or a record not yet propagated heals, and the FetchError they end in says retryable.
+ */
+const PERMANENT_CODES = new Set(['ERR_INVALID_URL', 'UND_ERR_INVALID_ARG', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED'])
 
 function errorCode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code
@@ -44,6 +42,13 @@ export function outcomeOfError(err: unknown, aborted: boolean): AttemptOutcome {
   if (aborted) return 'aborted'
   if (err instanceof BlockedAddressError || isAppError(err, 'SourceNotAllowed')) return 'blocked'
   return TIMEOUT_CODES.has(errorCode(err)) ? 'timeout' : 'network_error'
+}
+
+/** Why an attempt failed, for the log: the errno or undici code, and whether it was a timeout. */
+export function failureCause(err: unknown): { cause: string; timeout?: true } {
+  if (err instanceof BlockedAddressError) return { cause: 'blocked' }
+  const code = errorCode(err) || (err instanceof Error ? err.name : 'unknown')
+  return TIMEOUT_CODES.has(code) ? { cause: code, timeout: true } : { cause: code }
 }
 
 export function isRetryableError(err: unknown): boolean {

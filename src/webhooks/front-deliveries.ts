@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto'
 import { isAppError } from '../errors.js'
 import { ID_PATTERN } from '../staging/record.js'
+import type { StagingObserver } from '../staging/observer.js'
 import type { StagingStore } from '../staging/store.js'
 import { stageJson } from '../structured/structured-stager.js'
 
@@ -35,7 +36,11 @@ export class FrontDeliveries {
   private readonly recent = new Map<string, true>()
   private readonly inFlight = new Map<string, Promise<DeliveryStatus>>()
 
-  constructor(private readonly store: StagingStore) {}
+  constructor(
+    private readonly store: StagingStore,
+    /** Told of every staged event (structured_data_fetched_total{source="frontapp"}); duplicates are not counted. */
+    private readonly observer: StagingObserver
+  ) {}
 
   /** Stages the raw event body as frontapp/{id}/data.json unless this id was seen already. */
   async deliver(id: string, raw: Buffer): Promise<DeliveryResult> {
@@ -64,7 +69,9 @@ export class FrontDeliveries {
     try {
       const { created } = await stageJson(this.store, { source: 'frontapp', id, bytes: raw, sourceLocation: null, overwrite: false })
       this.remember(id)
-      return created ? 'staged' : 'duplicate'
+      if (!created) return 'duplicate'
+      this.observer.structuredFetched('frontapp')
+      return 'staged'
     } catch (err) {
       // Same id, other bytes: the event is already staged; a webhook must never overwrite it.
       if (isAppError(err, 'Conflict')) {

@@ -9,10 +9,16 @@ import { REPO_ROOT } from '../prometheus/binaries.js'
 const read = async (path: string) => readFile(join(REPO_ROOT, path), 'utf8')
 const yamlOf = async <T>(path: string) => parse(await read(path)) as T
 
+interface Override {
+  matcher: { id: string; options: string }
+  properties: { id: string; value: unknown }[]
+}
+
 interface Panel {
   type: string
   title: string
-  targets?: { expr: string }[]
+  targets?: { expr: string; refId: string }[]
+  fieldConfig?: { defaults: { unit?: string; custom?: Record<string, unknown> }; overrides: Override[] }
 }
 
 t.test('the dashboard has a Staging Lifecycle row with the operator panels', async (t) => {
@@ -29,6 +35,23 @@ t.test('the dashboard has a Staging Lifecycle row with the operator panels', asy
   t.ok(panelWith('histogram_quantile(0.5,', 'histogram_quantile(0.99,', 'http_request_duration_seconds_bucket'), 'request latency p50/p99')
 })
 
+t.test('the upstream errors panel keeps rates and ratios on separate axes', async (t) => {
+  const dashboard = JSON.parse(await read('grafana/dashboards/apex-staging.json')) as { panels: Panel[] }
+  const panel = dashboard.panels.find((p) => p.title === 'Upstream errors')
+  const ratio = panel?.targets?.find((x) => x.expr.includes(') / sum by'))
+  const rates = panel?.targets?.filter((x) => x !== ratio) ?? []
+  t.ok(ratio, 'the panel has a ratio query')
+  t.ok(rates.length > 0, 'and rate queries')
+  t.equal(panel?.fieldConfig?.defaults.unit, 'reqps', 'rates: requests per second')
+  t.not(panel?.fieldConfig?.defaults.custom?.axisPlacement, 'right')
+  const override = panel?.fieldConfig?.overrides.find((o) => o.matcher.id === 'byFrameRefID' && o.matcher.options === ratio?.refId)
+  const prop = (id: string) => override?.properties.find((p) => p.id === id)?.value
+  t.equal(prop('unit'), 'percentunit', 'the ratio is a percentage')
+  t.equal(prop('custom.axisPlacement'), 'right', 'on its own axis')
+  t.equal(prop('max'), 1)
+  t.notOk(panel?.fieldConfig?.overrides.some((o) => rates.some((r) => r.refId === o.matcher.options)), 'no rate query is moved to the ratio axis')
+})
+
 t.test('Grafana provisioning points at the compose Prometheus and the mounted dashboards', async (t) => {
   const ds = await yamlOf<{ datasources: { uid: string; url: string; type: string }[] }>('grafana/provisioning/datasources/prometheus.yml')
   const dashboard = JSON.parse(await read('grafana/dashboards/apex-staging.json')) as {
@@ -41,7 +64,7 @@ t.test('Grafana provisioning points at the compose Prometheus and the mounted da
   const compose = await yamlOf<{ services: Record<string, { volumes?: string[]; ports?: string[]; build?: unknown; environment?: Record<string, string> }> }>(
     'docker-compose.yml'
   )
-  t.same(Object.keys(compose.services).sort(), ['grafana', 'prometheus', 'staging'])
+  t.ok(['alertmanager', 'grafana', 'prometheus', 'staging'].every((s) => s in compose.services), 'the four services')
   t.equal(ds.datasources[0]?.url, 'http://prometheus:9090')
   const providers = await yamlOf<{ providers: { options: { path: string } }[] }>('grafana/provisioning/dashboards/apex-staging.yml')
   const grafanaVolumes = compose.services.grafana?.volumes ?? []

@@ -130,3 +130,13 @@ t.test('STAGING_METRICS_TOKEN guards /metrics', async (t) => {
   t.equal(ok.statusCode, 200)
   t.match(ok.body, /staging_quota_bytes/)
 })
+
+t.test('upstream request series exist at 0 for every upstream and outcome before any request', async (t) => {
+  const { app } = await buildTestApp(t)
+  const text = (await scrape(app)).body
+  for (const upstream of ['http', 'https', 'frontapp', 'samsara', 'turvo']) {
+    for (const outcome of ['success', 'server_error', 'rate_limited', 'timeout', 'network_error', 'rejected']) {
+      t.equal(sampleValue(text, 'staging_upstream_requests_total', { upstream, outcome }), 0, `${upstream} ${outcome}`)
+    }
+  }
+})

@@ -24,7 +24,7 @@ export async function findBinary(name: string): Promise<string | null> {
 export async function requireBinary(t: Test, name: string): Promise<string | null> {
   const found = await findBinary(name)
   if (found) return found
-  const why = `${name} not found on PATH; install Debian's "prometheus" package (apt-get install -y prometheus), as .ci/run does`
+  const why = `${name} not found on PATH; install Debian's "prometheus" and "prometheus-alertmanager" packages (apt-get install -y prometheus prometheus-alertmanager), as .ci/run does`
   // .ci/run sets STAGING_REQUIRE_PROMETHEUS; CI=true counts too.
   const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false'
   if (process.env.STAGING_REQUIRE_PROMETHEUS || inCi) t.fail(why)

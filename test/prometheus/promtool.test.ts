@@ -25,3 +25,11 @@ t.test('promtool test rules prometheus/alerts.test.yml', async (t) => {
   t.equal(result.code, 0, result.output)
   t.match(result.output, /SUCCESS/)
 })
+
+t.test('amtool check-config alertmanager/alertmanager.yml', async (t) => {
+  const amtool = await requireBinary(t, 'amtool')
+  if (!amtool) return
+  const result = await run(amtool, ['check-config', 'alertmanager/alertmanager.yml'])
+  t.equal(result.code, 0, result.output)
+  t.match(result.output, /SUCCESS/)
+})

@@ -19,6 +19,9 @@ interface RuleTest {
   alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[]
 }
 
+/** Where the README's runbook lives unless RUNBOOK_BASE_URL (compose) sets the runbook_base_url external label. */
+const DEFAULT_RUNBOOK_BASE = 'https://github.com/apex-staging/apex-staging/blob/main/README.md'
+
 t.test('each alert has a severity, a summary, a description, a README runbook and firing unit tests', async (t) => {
   const rules = (parse(await readFile(join(REPO_ROOT, 'prometheus/alerts.yml'), 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules)
   const tests = (parse(await readFile(join(REPO_ROOT, 'prometheus/alerts.test.yml'), 'utf8')) as { tests: RuleTest[] }).tests
@@ -31,7 +34,7 @@ t.test('each alert has a severity, a summary, a description, a README runbook an
     t.ok(rule.labels?.severity, `${name} has a severity`)
     t.ok(rule.annotations?.summary, `${name} has a summary`)
     t.ok(rule.annotations?.description, `${name} has a description`)
-    t.equal(rule.annotations?.runbook_url, `README.md#${name.toLowerCase()}`, `${name} links its runbook`)
+    t.equal(rule.annotations?.runbook_url, `{{ or $externalLabels.runbook_base_url "${DEFAULT_RUNBOOK_BASE}" }}#${name.toLowerCase()}`, `${name} links its runbook, absolute`)
     t.match(readme, new RegExp(`^#### ${name}$`, 'm'), `README has a runbook section for ${name}`)
     const cases = tests.flatMap((c) => c.alert_rule_test ?? []).filter((c) => c.alertname === name)
     t.ok(cases.some((c) => c.exp_alerts.length > 0), `${name} has a unit test where it fires`)

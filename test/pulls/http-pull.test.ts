@@ -1,9 +1,11 @@
 // http/https pulls into the store: names, types, retries, timeouts, caps, repeats, nothing left on failure.
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import type { LookupFunction } from 'node:net'
 import t from 'tap'
 import { fakeUpstream } from '../upstream/fake-upstream.js'
-import { assertNothingLeft, pull, pullApp } from './pull-helper.js'
+import { buildTestApp } from '../helper.js'
+import { assertNothingLeft, fakeDns, pull, pullApp } from './pull-helper.js'
 
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex')
 
@@ -126,4 +128,26 @@ t.test('https pulls work end to end (loopback fake with a test CA)', async (t) =
   const res = await pull(app, { document_id: 'TLS', source: 'https', source_location: `${up.origin}/s.txt` })
   t.equal(res.statusCode, 201)
   t.equal(res.json().sha256, sha('secure bytes'))
+})
+
+t.test('a DNS failure is retried (its FetchError says retryable, so it must be): ENOTFOUND once, then the answer', async (t) => {
+  const up = await fakeUpstream(t, (_req, res) => void res.end('resolved'))
+  const port = new URL(up.origin).port
+  const known = fakeDns({ 'files.test': '127.0.0.1' }) as unknown as (...args: unknown[]) => void
+  let failures = 1
+  let downAsked = 0
+  const flaky = ((hostname: string, options: object, callback: (...args: unknown[]) => void) => {
+    if (hostname === 'down.test') downAsked++
+    if (hostname === 'down.test' || failures-- > 0) return process.nextTick(() => callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' })))
+    return known(hostname, options, callback)
+  }) as unknown as LookupFunction
+  const { app } = await buildTestApp(t, { STAGING_HTTP_ALLOW_HOSTS: `files.test:${port},down.test`, STAGING_UPSTREAM_RETRIES: '2' }, { lookup: flaky, upstream: { sleep: async () => undefined } })
+  const res = await pull(app, { document_id: 'DNS-1', source: 'http', source_location: `http://files.test:${port}/x.txt` })
+  t.equal(res.statusCode, 201, 'the second attempt resolves and the pull succeeds')
+  t.equal(failures, -1, 'the resolver was asked twice')
+
+  const down = await pull(app, { document_id: 'DNS-2', source: 'http', source_location: `http://down.test:${port}/x.txt` })
+  t.equal(down.statusCode, 502)
+  t.match(down.json(), { code: 'FetchError', retryable: true })
+  t.equal(downAsked, 3, 'one attempt and two retries')
 })

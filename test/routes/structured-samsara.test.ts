@@ -210,6 +210,17 @@ t.test('auth_token with spaces or control characters is a ValidationError', asyn
   t.equal(samsara.requests.length, 0)
 })
 
+t.test('a blank auth_token falls back to the configured token', async (t) => {
+  const samsara = await fakeSamsara(t, [[{ id: 'v1' }]])
+  const { app } = await samsaraApp(t, samsara.origin)
+  for (const [i, blank] of ['', '   '].entries()) {
+    const res = await app.inject(post({ data_id: `blank-${i}`, source: 'samsara', source_location: '/fleet/drivers', auth_token: blank }))
+    t.equal(res.statusCode, 201, `auth_token ${JSON.stringify(blank)}`)
+  }
+  t.ok(samsara.requests.length >= 2)
+  t.ok(samsara.requests.every((r) => r.headers.authorization === `Bearer ${SAMSARA_TOKEN}`), 'the configured token was sent')
+})
+
 t.test('over a real socket the fetch runs to the end (reading the request body does not cancel it)', async (t) => {
   const samsara = await fakeSamsara(t, PAGES)
   const { app } = await samsaraApp(t, samsara.origin)

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { API_SECRET, APP_SECRET, CHALLENGE_BODY, applicationEvent, ruleEvent, signApplication, signRule } from '../fakes/front-signer.js'
 import { buildTestApp } from '../helper.js'
+import { sampleValue } from '../metrics/prom-text.js'
 
 const SECRETS = { FRONTAPP_API_SECRET: API_SECRET, FRONTAPP_APP_SECRET: APP_SECRET }
 const URL = '/v1/webhooks/frontapp'
@@ -209,4 +210,17 @@ t.test('Front posting over a real socket gets its answer', async (t) => {
   const res = await fetch(`${address}${URL}`, { method: 'POST', headers: signRule(body), body })
   t.equal(res.status, 200)
   t.same(await res.json(), { data_id: 'evt_socket', status: 'staged' })
+})
+
+t.test('staged Front deliveries count in structured_data_fetched_total{source="frontapp"}; duplicates and refusals do not', async (t) => {
+  const { app } = await buildTestApp(t, SECRETS)
+  const fetched = async () => sampleValue((await app.inject({ method: 'GET', url: '/metrics' })).body, 'structured_data_fetched_total', { source: 'frontapp' })
+  t.equal(await fetched(), 0, 'the series exists at 0')
+  for (const id of ['evt_m1', 'evt_m2', 'evt_m1']) {
+    const body = ruleEvent(id)
+    t.equal((await app.inject({ method: 'POST', url: URL, headers: signRule(body), payload: body })).statusCode, 200)
+  }
+  const unsigned = ruleEvent('evt_m3')
+  t.equal((await app.inject({ method: 'POST', url: URL, headers: signRule(unsigned, 'wrong-secret'), payload: unsigned })).statusCode, 401)
+  t.equal(await fetched(), 2, 'two staged, one duplicate, one refused')
 })

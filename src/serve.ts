@@ -1,0 +1,55 @@
+// Runs the service as a process: configuration from the environment, the app, listen, one start-up
+// line with the effective settings, and a bounded graceful close. `node dist/server.js` and
+// `apex-staging serve` both come here.
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+import { TreeLockedError } from './staging/tree-lock.js'
+import { startupSettings } from './startup-settings.js'
+
+async function main(env: NodeJS.ProcessEnv): Promise<void> {
+  let config
+  try {
+    config = loadConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`apex-staging: ${err.message}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+  const app = await buildApp(config)
+  let closing = false
+  const shutdown = (signal: string) => {
+    if (closing) return
+    closing = true
+    app.log.info({ signal }, 'shutting down: no new requests, waiting for those in flight')
+    const force = setTimeout(() => {
+      app.log.warn({ timeout_ms: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time; exiting')
+      process.exit(0)
+    }, config.shutdownTimeoutMs)
+    force.unref()
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.log.error({ err }, 'close failed')
+        process.exit(1)
+      }
+    )
+  }
+  process.once('SIGTERM', () => shutdown('SIGTERM'))
+  process.once('SIGINT', () => shutdown('SIGINT'))
+  const address = await app.listen({ host: config.host, port: config.port })
+  app.log.info({ address, settings: startupSettings(config) }, 'apex-staging started')
+}
+
+/** Starts the service; exits 2 on bad configuration, 3 when another process holds the tree, 1 when start-up fails. */
+export function runServer(env: NodeJS.ProcessEnv): Promise<void> {
+  return main(env).catch((err: unknown) => {
+    if (err instanceof TreeLockedError) {
+      process.stderr.write(`apex-staging: refusing to start: ${err.message}\n`)
+      process.exit(3)
+    }
+    process.stderr.write(`apex-staging: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`)
+    process.exit(1)
+  })
+}
