@@ -108,7 +108,8 @@ function drain(request: FastifyRequest, response: FastifyReply['raw'], limits: B
     if (req.complete) return
     if (discarded > limits.drainMaxBytes) finish()
     const timer = setTimeout(() => {
-      if (!req.complete && !socket.destroyed) socket.destroy()
+      // light-my-request (inject) sockets have no destroy().
+      if (!req.complete && !socket.destroyed && typeof socket.destroy === 'function') socket.destroy()
     }, limits.drainTimeoutMs)
     timer.unref()
     stopTimer = () => clearTimeout(timer)
