@@ -1,11 +1,21 @@
-// The package version, from package.json (one directory above src/ and dist/ alike, and in the image).
+// The package version, from the nearest package.json of this package above this file (one directory
+// above src/ and dist/, and in the image; further up when the code is bundled elsewhere, as tests do).
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 
-const packageJson = z.object({ version: z.string() })
+const packageJson = z.object({ name: z.string().optional(), version: z.string() })
+const PACKAGE_NAME = 'apex-staging'
 
-export function readPackageVersion(): string {
-  return packageJson.parse(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))).version
+export function readPackageVersion(from: URL = new URL('.', import.meta.url)): string {
+  for (let dir = new URL('../', from); ; dir = new URL('../', dir)) {
+    try {
+      const pkg = packageJson.parse(JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')))
+      if (pkg.name === PACKAGE_NAME) return pkg.version
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+    if (dir.pathname === '/') throw new Error(`no package.json of ${PACKAGE_NAME} above ${from.pathname}`)
+  }
 }
 
 /** Read once at load: the file does not change while the process runs. */

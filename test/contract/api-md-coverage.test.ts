@@ -8,6 +8,7 @@ import { operation, spec } from './spec.js'
 /** Mirrors the routes of API.md ("## Routes"); kept here because CI may run without ../shared. */
 const API_MD_OPERATIONS = [
   'POST /v1/documents',
+  'PUT /v1/staging/{source}/{document_id}',
   'POST /v1/structured',
   'POST /v1/webhooks/frontapp',
   'GET /v1/staging',
