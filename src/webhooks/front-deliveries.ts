@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { isAppError } from '../errors.js'
 import { ID_PATTERN } from '../staging/record.js'
-import type { StagingStore } from '../staging/store.js'
+import type { StagingEngine } from '../staging/engine.js'
 import { stageJson } from '../structured/structured-stager.js'
 
 export type DeliveryStatus = 'staged' | 'duplicate'
@@ -35,17 +35,17 @@ export class FrontDeliveries {
   private readonly recent = new Map<string, true>()
   private readonly inFlight = new Map<string, Promise<DeliveryStatus>>()
 
-  constructor(private readonly store: StagingStore) {}
+  constructor(private readonly engine: StagingEngine) {}
 
   /** Stages the raw event body as frontapp/{id}/data.json unless this id was seen already. */
   async deliver(id: string, raw: Buffer): Promise<DeliveryResult> {
-    if (this.seen(id)) return { data_id: id, status: 'duplicate' }
+    if (await this.seen(id)) return { data_id: id, status: 'duplicate' }
     // Two identical deliveries at once: the second waits for the first rather than racing it; if
     // the first failed, the second gets its own try (Front would retry anyway).
     const pending = this.inFlight.get(id)
     if (pending) {
       const firstWorked = await pending.then(() => true, () => false)
-      if (firstWorked || this.seen(id)) return { data_id: id, status: 'duplicate' }
+      if (firstWorked || (await this.seen(id))) return { data_id: id, status: 'duplicate' }
     }
     const attempt = this.stage(id, raw)
     this.inFlight.set(id, attempt)
@@ -56,13 +56,13 @@ export class FrontDeliveries {
     }
   }
 
-  private seen(id: string): boolean {
-    return this.recent.has(id) || this.store.get('frontapp', id) !== undefined
+  private async seen(id: string): Promise<boolean> {
+    return this.recent.has(id) || (await this.engine.get('frontapp', id)) !== undefined
   }
 
   private async stage(id: string, raw: Buffer): Promise<DeliveryStatus> {
     try {
-      const { created } = await stageJson(this.store, { source: 'frontapp', id, bytes: raw, sourceLocation: null, overwrite: false })
+      const { created } = await stageJson(this.engine, { source: 'frontapp', id, bytes: raw, sourceLocation: null, overwrite: false })
       this.remember(id)
       return created ? 'staged' : 'duplicate'
     } catch (err) {
