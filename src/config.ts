@@ -2,6 +2,7 @@
 import { isIP } from 'node:net'
 import cron from 'node-cron'
 import { z } from 'zod'
+import { STORAGE_ENGINES } from './staging/engine.js'
 
 const ROLES = ['ingest', 'operator'] as const
 export type Role = (typeof ROLES)[number]
@@ -105,7 +106,7 @@ export const envSchema = z.object({
   TURVO_BASE_URL: origin('https://publicapi.turvo.com/v1'),
   TURVO_API_TOKEN: z.string().default(''),
   TURVO_API_KEY: z.string().default(''),
-  STAGING_STORAGE: z.enum(['local', 'shared']).default('local'),
+  STAGING_STORAGE: z.enum(STORAGE_ENGINES).default('local'),
   DATABASE_URL: z
     .string()
     .trim()
