@@ -59,6 +59,12 @@ export class ObjectStore {
     return `s3://${this.bucket}/${key}`
   }
 
+  /** The object key of a location made by locationOf, or null for anything else. */
+  keyOf(location: string): string | null {
+    const prefix = `s3://${this.bucket}/${BLOB_PREFIX}`
+    return location.startsWith(prefix) ? location.slice(prefix.length - BLOB_PREFIX.length) : null
+  }
+
   /**
    * Streams `body` to `key` as it is read (multipart past one part). Resolves once the object is
    * complete; on failure the multipart upload is aborted by lib-storage and the error rethrown.

@@ -164,10 +164,12 @@ export class SharedEngine implements StagingEngine {
     return record
   }
 
+  /** Reads the very version the record names (its file_path is the object's s3:// location), never a newer one. */
   async readRange(record: ItemRecord, start: number, end: number): Promise<Readable> {
-    const row = await this.read(() => selectItem(this.pool, record.source, record.document_id))
-    if (!row) throw new AppError('NotFound', `no item ${record.source}/${record.document_id}`)
-    return this.objects.readRange(row.objectKey, start, end, itemKey(record.source, record.document_id))
+    const what = itemKey(record.source, record.document_id)
+    const key = this.objects.keyOf(record.file_path)
+    if (key === null) throw new AppError('NotFound', `no item ${what}`)
+    return this.objects.readRange(key, start, end, what)
   }
 
   async setStatus(source: Source, documentId: string, status: Status, error?: string | null): Promise<ItemRecord> {
