@@ -55,14 +55,16 @@ export class FleetReservation {
     const { limits, clock } = this.deps
     checkRoom({ ...limits, maxTotalBytes: Number.MAX_SAFE_INTEGER }, 0, this.granted, need)
     const grant = await inTransaction(this.deps.pool, async (tx) => {
+      // Locks in the order every transaction takes them (reservation, then the quota row): no deadlock with the sweep.
+      const renewed = await tx.query('UPDATE staging_reservations SET lease_until = $2 WHERE id = $1', [this.id, iso(clock.now() + LEASE_MS)])
+      if (renewed.rowCount !== 1) throw expired()
       await tx.query('SELECT reserved_bytes FROM staging_quota WHERE id = 1 FOR UPDATE')
       const totals = await readTotals(tx)
       const used = totals.bytes + totals.reservedBytes
       checkRoom(limits, used, this.granted, need)
       // A whole block when it fits, else exactly what is needed (never past the caps).
       const grant = Math.max(need, Math.min(BLOCK, limits.maxTotalBytes - used, limits.maxDocumentBytes - this.granted))
-      const renewed = await tx.query('UPDATE staging_reservations SET bytes = bytes + $2, lease_until = $3 WHERE id = $1', [this.id, grant, iso(clock.now() + LEASE_MS)])
-      if (renewed.rowCount !== 1) throw expired()
+      await tx.query('UPDATE staging_reservations SET bytes = bytes + $2 WHERE id = $1', [this.id, grant])
       await changeReserved(tx, grant)
       return grant
     })
