@@ -72,7 +72,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.setErrorHandler(problemErrorHandler)
   app.setNotFoundHandler(notFoundHandler)
 
-  const services = createServices(config, app.log, deps)
+  const services = await createServices(config, app.log, deps)
   app.decorate('staging', services)
   registerRequestLog(app)
   registerShutdownGate(app)

@@ -12,7 +12,6 @@ import { StagingMetrics } from './metrics/staging-metrics.js'
 import { createDocumentPuller } from './pulls/document-puller.js'
 import type { StagingEngine, Sweeper } from './staging/engine.js'
 import { LocalEngine } from './staging/local-engine.js'
-import { SharedEngine } from './staging/shared/shared-engine.js'
 import type { StagingStore } from './staging/store.js'
 import { createStructuredStager, type StructuredStager } from './structured/create-stager.js'
 import { AddressGuard } from './upstream/address-guard.js'
@@ -45,11 +44,11 @@ export interface StagingServices {
   structured: StructuredStager
 }
 
-export function createServices(config: Config, log: FastifyBaseLogger, deps: ServiceDeps = {}): StagingServices {
+export async function createServices(config: Config, log: FastifyBaseLogger, deps: ServiceDeps = {}): Promise<StagingServices> {
   const clock = deps.clock ?? systemClock
   const metrics = new StagingMetrics()
   const observer = deps.observer ? fanOut(metrics, deps.observer) : metrics
-  const engine = createEngine(config, clock, observer, log)
+  const engine = await createEngine(config, clock, observer, log)
   const sweeper = engine.createSweeper({ abandonedAfterMs: config.abandonedAfterMs, log: (msg, err) => log.warn({ err }, msg) })
   const cleanupJob = new CleanupJob({
     sweeper,
@@ -95,9 +94,11 @@ export function createServices(config: Config, log: FastifyBaseLogger, deps: Ser
   }
 }
 
-function createEngine(config: Config, clock: Clock, observer: StagingObserver, log: FastifyBaseLogger): StagingEngine {
+async function createEngine(config: Config, clock: Clock, observer: StagingObserver, log: FastifyBaseLogger): Promise<StagingEngine> {
   const limits = { maxTotalBytes: config.maxTotalBytes, maxDocumentBytes: config.maxDocumentBytes }
   if (config.storage.engine === 'shared') {
+    // Loaded only when chosen: the AWS SDK and pg would otherwise slow every local start.
+    const { SharedEngine } = await import('./staging/shared/shared-engine.js')
     return new SharedEngine({ databaseUrl: config.storage.databaseUrl, s3: config.storage.s3, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, log })
   }
   return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer })
