@@ -5,6 +5,8 @@ import { pino } from 'pino'
 import type { Config } from './config.js'
 import { registerAuth } from './http/auth.js'
 import { registerOpenApi } from './http/openapi.js'
+import { registerBodyGuard } from './http/body-guard.js'
+import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js'
 import { notFoundHandler, problemErrorHandler } from './http/problem.js'
 import { registerRequestLog, requestId } from './http/request-log.js'
 import { registerShutdownGate } from './http/shutdown-gate.js'
@@ -56,12 +58,28 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pin
   return destination ? pino(options, destination) : pino(options)
 }
 
+/** Longer than any valid id even when fully percent-encoded; past it the id is a 400 anyway. */
+const MAX_PARAM_LENGTH = 512
+
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const logger = deps.logger ?? createLogger(config)
   const app = Fastify({
-    loggerInstance: deps.logger ?? createLogger(config),
+    loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestId,
     bodyLimit: 1024 * 1024,
+    // Ids are up to 128 characters (384 percent-encoded); find-my-way's default of 100 answered 414.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors,
+    // Deliberate timeouts (README, Settings): headers must arrive promptly, a whole request within a
+    // bound, idle keep-alive sockets go; request bodies are watched by the body guard.
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.http.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, config.http.headersTimeoutMs)
+    },
+    clientErrorHandler: clientErrorHandler(logger),
     // Our own gate answers requests that arrive while closing, as problem+json (src/http/shutdown-gate.ts).
     return503OnClosing: false,
     // Loading a large staging tree in onReady may take longer than avvio's 10 s default.
@@ -74,6 +92,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const services = await createServices(config, app.log, deps)
   app.decorate('staging', services)
+  registerBodyGuard(app, config.bodyGuard)
   registerRequestLog(app)
   registerShutdownGate(app)
   registerAuth(app, config)

@@ -97,6 +97,13 @@ export const envSchema = z.object({
   STAGING_UPSTREAM_RETRIES: integer(3, 0, 10),
   STAGING_SHUTDOWN_TIMEOUT_MS: integer(10000, 0, 600_000),
   STAGING_WEBHOOK_MAX_KB: integer(1024, 1, 65536),
+  STAGING_HEADERS_TIMEOUT_MS: integer(10_000, 100, 600_000),
+  STAGING_REQUEST_TIMEOUT_MS: integer(3_600_000, 0, 86_400_000),
+  STAGING_KEEPALIVE_TIMEOUT_MS: integer(10_000, 100, 600_000),
+  STAGING_BODY_IDLE_TIMEOUT_MS: integer(30_000, 100, 3_600_000),
+  STAGING_BODY_MIN_RATE_BPS: integer(1024, 0, 1_073_741_824),
+  STAGING_DRAIN_MAX_KB: integer(8192, 0, 1_048_576),
+  STAGING_DRAIN_TIMEOUT_MS: integer(5000, 0, 600_000),
   FRONTAPP_BASE_URL: origin('https://api2.frontapp.com'),
   FRONTAPP_API_TOKEN: z.string().default(''),
   FRONTAPP_API_SECRET: z.string().default(''),
@@ -146,6 +153,17 @@ function toConfig(env: z.infer<typeof envSchema>) {
     upstreamRetries: env.STAGING_UPSTREAM_RETRIES,
     shutdownTimeoutMs: env.STAGING_SHUTDOWN_TIMEOUT_MS,
     webhookMaxBytes: env.STAGING_WEBHOOK_MAX_KB * 1024,
+    http: {
+      headersTimeoutMs: env.STAGING_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: env.STAGING_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.STAGING_KEEPALIVE_TIMEOUT_MS
+    },
+    bodyGuard: {
+      bodyIdleTimeoutMs: env.STAGING_BODY_IDLE_TIMEOUT_MS,
+      bodyMinBytesPerSecond: env.STAGING_BODY_MIN_RATE_BPS,
+      drainMaxBytes: env.STAGING_DRAIN_MAX_KB * 1024,
+      drainTimeoutMs: env.STAGING_DRAIN_TIMEOUT_MS
+    },
     frontapp: {
       baseUrl: env.FRONTAPP_BASE_URL,
       apiToken: env.FRONTAPP_API_TOKEN,

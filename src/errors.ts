@@ -14,6 +14,7 @@ export const ERROR_CATALOGUE = {
   UpstreamRejected: { status: 422, retryable: false, title: 'The upstream refused the request' },
   FetchError: { status: 502, retryable: true, title: 'The upstream could not be reached' },
   QuotaExceeded: { status: 507, retryable: true, title: 'The staging quota would be exceeded' },
+  InsufficientStorage: { status: 507, retryable: true, title: 'The staging filesystem is full' },
   StagingError: { status: 500, retryable: true, title: 'Local storage failed' },
   Unavailable: { status: 503, retryable: true, title: 'The service is unavailable' }
 } as const satisfies Record<string, { status: number; retryable: boolean; title: string }>

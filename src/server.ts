@@ -1,6 +1,7 @@
 // Process entry: configuration from the environment, the app, listen, and a bounded graceful close.
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
+import { TreeLockedError } from './staging/tree-lock.js'
 
 async function main(): Promise<void> {
   let config
@@ -38,6 +39,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof TreeLockedError) {
+    process.stderr.write(`apex-staging: refusing to start: ${err.message}\n`)
+    process.exit(3)
+  }
   process.stderr.write(`apex-staging: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`)
   process.exit(1)
 })

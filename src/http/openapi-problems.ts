@@ -17,6 +17,7 @@ export const ERROR_MEANINGS: Record<ErrorCode, string> = {
   UpstreamRejected: 'the upstream answered 4xx other than 408/429 (e.g. 401, 403, 404)',
   FetchError: 'a network failure, an upstream 5xx or 429 after retries (502), or a timeout (504)',
   QuotaExceeded: 'the item would push staged bytes over STAGING_MAX_SIZE_GB',
+  InsufficientStorage: 'the staging filesystem is full (ENOSPC/EDQUOT); nothing was written, retry once space is freed',
   StagingError: 'a local I/O failure',
   Unavailable: 'the service is shutting down or overloaded'
 }
@@ -47,6 +48,7 @@ const EXAMPLE_DETAILS: Record<ErrorCode, string> = {
   UpstreamRejected: 'the upstream answered 404',
   FetchError: 'the upstream did not answer within 30000 ms',
   QuotaExceeded: 'staging 2048 more bytes would exceed the quota of 10737418240 bytes',
+  InsufficientStorage: 'could not commit local_upload/DOC-123: the staging filesystem is full',
   StagingError: 'an internal error occurred',
   Unavailable: 'the service is shutting down'
 }

@@ -26,7 +26,11 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_PARTS_LIMIT: 'ValidationError',
   FST_FILES_LIMIT: 'ValidationError',
   FST_FIELDS_LIMIT: 'ValidationError',
-  FST_PROTO_VIOLATION: 'ValidationError'
+  FST_PROTO_VIOLATION: 'ValidationError',
+  FST_MP_PREMATURE_CLOSE: 'ValidationError',
+  // A path segment that does not decode (bad percent-encoding, invalid UTF-8) or is far past any valid id.
+  FST_ERR_BAD_URL: 'ValidationError',
+  FST_ERR_MAX_PARAM_LENGTH: 'ValidationError'
 }
 
 const BY_STATUS: Record<number, ErrorCode> = {
@@ -81,6 +85,11 @@ export function toProblem(err: unknown): Problem {
   } else if (err && typeof err === 'object' && 'statusCode' in err && typeof err.statusCode === 'number' && BY_STATUS[err.statusCode]) {
     code = BY_STATUS[err.statusCode] as ErrorCode
     detail = String((err as { message?: unknown }).message ?? detail)
+  } else if (err && typeof err === 'object' && 'statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    // Any other client fault a plugin reports keeps its 4xx status: never a 5xx for the client's mistake.
+    code = 'ValidationError'
+    status = err.statusCode
+    detail = String((err as { message?: unknown }).message ?? detail)
   }
   const entry = ERROR_CATALOGUE[code]
   return {
@@ -103,15 +112,25 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
     .send({ ...problem, instance: request.url.split('?')[0], request_id: request.id })
 }
 
+/** The client closed its connection before the answer: nothing can be sent, and nothing failed here. */
+export function clientWentAway(request: FastifyRequest): boolean {
+  const socket = request.raw.socket as FastifyRequest['raw']['socket'] | null
+  return !socket || socket.destroyed || (request.raw.aborted && !request.raw.complete)
+}
+
 export function problemErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (clientWentAway(request)) {
+    if (request.bodyCutOff === null) request.log.info({ reason: err.message }, 'client aborted the request')
+    request.problemCode = 'ClientAborted'
+    return reply.code(499).send()
+  }
   const problem = toProblem(err)
   // Unexpected failures get their own line with the stack; the request line carries the code.
   if (problem.status >= 500 && !(err instanceof AppError && err.code !== 'StagingError')) {
     request.log.error({ err }, 'request failed')
   }
   request.problemCode = problem.code
-  // A body we stopped reading must not be left on a keep-alive socket.
-  if (!request.raw.complete) reply.header('connection', 'close')
+  // A body still arriving is drained, within bounds, by the body guard (src/http/body-guard.ts).
   return sendProblem(request, reply, problem)
 }
 

@@ -2,7 +2,7 @@
 import multipart from '@fastify/multipart'
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { AppError } from '../errors.js'
+import { AppError, isAppError } from '../errors.js'
 import type { CommitResult, StagingDraft } from '../staging/engine.js'
 import { sanitiseFilename } from '../staging/filename.js'
 import type { StagingServices } from '../services.js'
@@ -15,6 +15,20 @@ const MULTIPART_OVERHEAD = 64 * 1024
 function fieldErrors(issues: { path: PropertyKey[]; message: string }[]): AppError {
   const errors = issues.map((i) => ({ field: `body.${i.path.map(String).join('.')}`, message: i.message }))
   return new AppError('ValidationError', errors.map((e) => `${e.field}: ${e.message}`).join('; '), { extra: { errors } })
+}
+
+/**
+ * busboy reports a body it cannot parse (no or an over-long boundary, a truncated or malformed part)
+ * as a plain Error: that is the client's fault, a 400, never a 500.
+ */
+const MULTIPART_FAULT = /multipart|boundary|needle|terminated early|malformed|unexpected end/i
+
+function multipartFault(err: unknown): unknown {
+  if (isAppError(err) || !(err instanceof Error) || (err as NodeJS.ErrnoException).code !== undefined) return err
+  if (!MULTIPART_FAULT.test(err.message)) return err
+  return new AppError('ValidationError', `body: the multipart body is malformed (${err.message})`, {
+    extra: { errors: [{ field: 'body', message: err.message }] }
+  })
 }
 
 export const documentRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = async (app, { services }) => {
@@ -60,6 +74,8 @@ export const documentRoutes: FastifyPluginAsyncZod<{ services: StagingServices }
         sourceLocation: null,
         overwrite: parsed.data.overwrite
       })
+    } catch (err) {
+      throw multipartFault(err)
     } finally {
       await draft?.discard()
     }

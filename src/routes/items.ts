@@ -22,7 +22,9 @@ function decodeCursor(cursor: string): string {
   return itemKey(source as Source, id as string)
 }
 
-function contentDisposition(filename: string): string {
+function contentDisposition(stored: string): string {
+  // Items stored before names were cleaned may hold a lone surrogate, which encodeURIComponent refuses.
+  const filename = stored.replace(/\p{Cs}/gu, '\uFFFD')
   const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_')
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`
 }

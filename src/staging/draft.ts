@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises'
 import { AppError, isAppError } from '../errors.js'
 import { createBatchedFileWriter } from './batched-file-writer.js'
 import type { Reservation } from './quota.js'
+import { isFsError, storageError } from './storage-errors.js'
 
 /** link() failures that mean "not on this filesystem": fall back to a copy. */
 const LINK_FALLBACK = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'EACCES'])
@@ -147,14 +148,7 @@ class Meter extends Transform {
   }
 }
 
+/** Disk failures become catalogue errors; a failing body stream keeps its own error for the route. */
 function toWriteError(err: unknown): Error {
-  if (isAppError(err)) return err
-  const code = (err as NodeJS.ErrnoException).code
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new AppError('QuotaExceeded', 'the staging filesystem is full', { cause: err })
-  }
-  if (code === 'EIO' || code === 'EROFS' || code === 'EACCES' || code === 'EMFILE') {
-    return new AppError('StagingError', 'writing the item to disk failed', { cause: err })
-  }
-  return err as Error
+  return isFsError(err) ? storageError(err, 'writing the item to disk failed') : (err as Error)
 }

@@ -30,7 +30,9 @@ export class LocalEngine implements StagingEngine {
     return { items: report.items }
   }
 
-  async close(): Promise<void> {}
+  close(): Promise<void> {
+    return this.store.close()
+  }
 
   async readiness() {
     return { staging_tree_loaded: this.store.loaded, staging_tree_writable: await this.store.checkWritable() }

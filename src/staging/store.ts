@@ -1,7 +1,7 @@
 // The staging store: items on the local filesystem under {base}/{source}/{document_id}/, built in
 // {base}/.tmp and renamed into place, with an in-memory index kept current on every change.
 import { randomUUID } from 'node:crypto'
-import { access, constants, mkdir, rename, rm } from 'node:fs/promises'
+import { access, constants, mkdir, rename, rm, statfs } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { AppError } from '../errors.js'
@@ -15,6 +15,8 @@ import { assertTransition, statusChanged } from './lifecycle.js'
 import { loadTree, recoverTemp, type LoadReport } from './load-tree.js'
 import { silentObserver, type StagingObserver } from './observer.js'
 import { QuotaLedger, type QuotaLimits } from './quota.js'
+import { storageError } from './storage-errors.js'
+import { TreeLock } from './tree-lock.js'
 import { itemKey, type ItemRecord, type Kind, type Source, type Status } from './record.js'
 
 export interface StoreOptions {
@@ -40,6 +42,9 @@ export interface CommitResult {
   created: boolean
 }
 
+/** Below this much free space a write of an item and its metadata cannot succeed: not ready. */
+const MIN_FREE_BYTES = 64 * 1024
+
 export type RemovalReason = 'success' | 'expired' | 'deleted' | 'orphan'
 
 export class StagingStore {
@@ -50,6 +55,7 @@ export class StagingStore {
   private readonly drafts = new Set<Draft>()
   private readonly observer: StagingObserver
   private loadReport: LoadReport | null = null
+  private lock: TreeLock | null = null
 
   constructor(private readonly options: StoreOptions) {
     this.tmpDir = join(options.baseDir, '.tmp')
@@ -69,19 +75,36 @@ export class StagingStore {
     return this.loadReport
   }
 
-  /** Creates the tree, clears leftovers of interrupted writes and loads the index from disk. */
+  /**
+   * Takes the tree's lock (one process per tree: TreeLockedError names the holder, nothing touched),
+   * then creates the tree, clears leftovers of interrupted writes and loads the index from disk.
+   */
   async init(): Promise<LoadReport> {
-    await mkdir(this.tmpDir, { recursive: true, mode: 0o750 })
-    await recoverTemp(this.options.baseDir, this.tmpDir)
-    const report = await loadTree(this.options.baseDir, (record) => this.index.put(record))
-    this.loadReport = report
-    return report
+    this.lock ??= await TreeLock.acquire(this.options.baseDir)
+    try {
+      await mkdir(this.tmpDir, { recursive: true, mode: 0o750 })
+      await recoverTemp(this.options.baseDir, this.tmpDir)
+      const report = await loadTree(this.options.baseDir, (record) => this.index.put(record))
+      this.loadReport = report
+      return report
+    } catch (err) {
+      await this.close()
+      throw err
+    }
   }
 
+  /** Gives the tree up for the next process. */
+  async close(): Promise<void> {
+    await this.lock?.release()
+    this.lock = null
+  }
+
+  /** Whether the tree can take a write now: the temp area is writable and its filesystem not full. */
   async checkWritable(): Promise<boolean> {
     try {
       await access(this.tmpDir, constants.W_OK)
-      return true
+      const fs = await statfs(this.tmpDir)
+      return fs.bavail * fs.bsize >= MIN_FREE_BYTES && fs.ffree !== 0
     } catch {
       return false
     }
@@ -113,7 +136,7 @@ export class StagingStore {
       await draft.create()
     } catch (err) {
       await draft.discard()
-      throw new AppError('StagingError', 'could not create a temporary item', { cause: err })
+      throw storageError(err, 'could not create a temporary item')
     }
     return draft
   }
@@ -168,7 +191,7 @@ export class StagingStore {
         await writeFileAtomic(join(draft.dir, METADATA_FILE), JSON.stringify(record, null, 2), this.tmpDir)
         await this.renameIntoPlace(draft.dir, input.source, input.documentId)
       } catch (err) {
-        throw new AppError('StagingError', `could not commit ${input.source}/${input.documentId}`, { cause: err })
+        throw storageError(err, `could not commit ${input.source}/${input.documentId}`)
       }
       draft.markCommitted()
       this.index.put(record)
@@ -216,7 +239,7 @@ export class StagingStore {
     try {
       await writeFileAtomic(join(dir, METADATA_FILE), JSON.stringify(record, null, 2), this.tmpDir)
     } catch (err) {
-      throw new AppError('StagingError', `could not update ${record.source}/${record.document_id}`, { cause: err })
+      throw storageError(err, `could not update ${record.source}/${record.document_id}`)
     }
     this.index.put(record)
   }
@@ -228,7 +251,7 @@ export class StagingStore {
       await rename(dir, doomed)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
-      throw new AppError('StagingError', 'could not remove the item', { cause: err })
+      throw storageError(err, 'could not remove the item')
     }
     await fsyncPath(join(dir, '..'))
     await rm(doomed, { recursive: true, force: true })
@@ -250,8 +273,14 @@ export class StagingStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     }
-    await fsyncPath(draftDir)
-    await rename(draftDir, finalDir)
+    try {
+      await fsyncPath(draftDir)
+      await rename(draftDir, finalDir)
+    } catch (err) {
+      // The new item did not land (a full disk, say): the old one goes back now, not at the next start.
+      if (replaced) await rename(parked, finalDir).catch(() => undefined)
+      throw err
+    }
     await fsyncPath(sourceDir)
     if (replaced) {
       await fsyncPath(this.tmpDir)
