@@ -1,6 +1,7 @@
 // `npm run bench [name]`: runs every benchmark in turn (or the one named); add a new one to the list below.
 import { pullThroughput } from './pull-throughput.js'
 import { sideBySide } from './side-by-side.js'
+import { sharedEngineReport } from './shared-engine.js'
 import { statsScaling } from './stats-scaling.js'
 import { uploadMemory } from './upload-memory.js'
 
@@ -27,7 +28,8 @@ const benchmarks: { name: string; run: () => Promise<void> }[] = [
   { name: 'side-by-side', run: () => sideBySide() },
   { name: 'upload-memory', run: uploadMemoryReport },
   { name: 'stats-scaling', run: statsScalingReport },
-  { name: 'pull-throughput', run: pullThroughput }
+  { name: 'pull-throughput', run: pullThroughput },
+  { name: 'shared-engine', run: sharedEngineReport }
 ]
 
 const only = process.argv[2]

@@ -51,7 +51,8 @@ export const REDACTED = [
   '*.apiToken',
   '*.apiSecret',
   '*.appSecret',
-  '*.apiKey'
+  '*.apiKey',
+  '*.databaseUrl'
 ]
 
 export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): FastifyBaseLogger {
@@ -88,7 +89,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.setErrorHandler(problemErrorHandler)
   registerRouteNotFound(app)
 
-  const services = createServices(config, app.log, deps)
+  const services = await createServices(config, app.log, deps)
   app.decorate('staging', services)
   registerBodyGuard(app, config.bodyGuard)
   registerRequestLog(app)
@@ -107,14 +108,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(metricsRoutes, { services })
 
   app.addHook('onReady', async () => {
-    const report = await services.store.init()
-    app.log.info({ items: report.items, orphans: report.orphans.length, base_dir: config.baseDir }, 'staging tree loaded')
+    const report = await services.engine.init()
+    app.log.info({ items: report.items, engine: services.engine.name }, 'staging store ready')
     if (deps.schedule !== false) services.cleanupJob.start()
   })
   app.addHook('onClose', async () => {
     await services.cleanupJob.stop()
     await services.upstream.close()
-    await services.store.close()
+    await services.engine.close()
   })
   return app
 }

@@ -2,6 +2,7 @@
 import { isIP } from 'node:net'
 import cron from 'node-cron'
 import { z } from 'zod'
+import { STORAGE_ENGINES } from './staging/engine.js'
 
 const ROLES = ['ingest', 'operator'] as const
 export type Role = (typeof ROLES)[number]
@@ -124,6 +125,20 @@ export const envSchema = z.object({
   TURVO_BASE_URL: origin('https://publicapi.turvo.com/v1'),
   TURVO_API_TOKEN: z.string().default(''),
   TURVO_API_KEY: z.string().default(''),
+  STAGING_STORAGE: z.enum(STORAGE_ENGINES).default('local'),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .default('')
+    .refine((v) => v === '' || (URL.canParse(v) && /^postgres(ql)?:$/.test(new URL(v).protocol)), { error: 'must be a postgres:// or postgresql:// URL' }),
+  S3_BUCKET: text('').refine((v) => v === '' || /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v), { error: 'must be a valid S3 bucket name' }),
+  S3_ENDPOINT: z
+    .string()
+    .trim()
+    .default('')
+    .refine((v) => v === '' || (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol)), { error: 'must be an http(s) URL' }),
+  S3_REGION: text('us-east-1'),
+  S3_FORCE_PATH_STYLE: boolean(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 })
 
@@ -169,6 +184,11 @@ function toConfig(env: z.infer<typeof envSchema>) {
     },
     samsara: { baseUrl: env.SAMSARA_BASE_URL, apiToken: env.SAMSARA_API_TOKEN },
     turvo: { baseUrl: env.TURVO_BASE_URL, apiToken: env.TURVO_API_TOKEN, apiKey: env.TURVO_API_KEY },
+    storage: {
+      engine: env.STAGING_STORAGE,
+      databaseUrl: env.DATABASE_URL,
+      s3: { bucket: env.S3_BUCKET, endpoint: env.S3_ENDPOINT, region: env.S3_REGION, forcePathStyle: env.S3_FORCE_PATH_STYLE }
+    },
     logLevel: env.LOG_LEVEL
   }
 }
@@ -222,6 +242,13 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     throw new ConfigError([
       `STAGING_API_TOKENS: no tokens are set and HOST=${config.host} is not a loopback address; set STAGING_API_TOKENS, or STAGING_AUTH_DISABLED=true to run without auth on purpose`
     ])
+  }
+  if (config.storage.engine === 'shared') {
+    const missing = [
+      config.storage.databaseUrl === '' ? 'DATABASE_URL: required when STAGING_STORAGE=shared' : null,
+      config.storage.s3.bucket === '' ? 'S3_BUCKET: required when STAGING_STORAGE=shared' : null
+    ].filter((p): p is string => p !== null)
+    if (missing.length > 0) throw new ConfigError(missing)
   }
   return config
 }

@@ -10,8 +10,9 @@ import { cleanupIntervalSeconds } from './metrics/cleanup-interval.js'
 import { fanOut } from './metrics/fan-out.js'
 import { StagingMetrics } from './metrics/staging-metrics.js'
 import { createDocumentPuller } from './pulls/document-puller.js'
-import { StagingStore } from './staging/store.js'
-import { CleanupSweeper } from './staging/sweep.js'
+import type { StagingEngine, Sweeper } from './staging/engine.js'
+import { LocalEngine } from './staging/local-engine.js'
+import type { StagingStore } from './staging/store.js'
 import { createStructuredStager, type StructuredStager } from './structured/create-stager.js'
 import { AddressGuard } from './upstream/address-guard.js'
 import { UpstreamClient, type UpstreamClientOptions } from './upstream/http-client.js'
@@ -31,8 +32,11 @@ export interface StagingServices {
   clock: Clock
   observer: StagingObserver
   metrics: StagingMetrics
-  store: StagingStore
-  sweeper: CleanupSweeper
+  /** The storage engine (STAGING_STORAGE) every route, puller and job goes through. */
+  engine: StagingEngine
+  /** The local engine's store (its tree and index); throws under the shared engine. */
+  readonly store: StagingStore
+  sweeper: Sweeper
   cleanupJob: CleanupJob
   puller: DocumentPuller
   /** The one HTTP client toward every upstream (pulls and structured clients); closed with the app. */
@@ -40,24 +44,12 @@ export interface StagingServices {
   structured: StructuredStager
 }
 
-export function createServices(config: Config, log: FastifyBaseLogger, deps: ServiceDeps = {}): StagingServices {
+export async function createServices(config: Config, log: FastifyBaseLogger, deps: ServiceDeps = {}): Promise<StagingServices> {
   const clock = deps.clock ?? systemClock
   const metrics = new StagingMetrics()
   const observer = deps.observer ? fanOut(metrics, deps.observer) : metrics
-  const store = new StagingStore({
-    baseDir: config.baseDir,
-    clock,
-    limits: { maxTotalBytes: config.maxTotalBytes, maxDocumentBytes: config.maxDocumentBytes },
-    failedRetentionMs: config.failedRetentionMs,
-    observer
-  })
-  const sweeper = new CleanupSweeper({
-    store,
-    clock,
-    abandonedAfterMs: config.abandonedAfterMs,
-    observer,
-    log: (msg, err) => log.warn({ err }, msg)
-  })
+  const engine = await createEngine(config, clock, observer, log)
+  const sweeper = engine.createSweeper({ abandonedAfterMs: config.abandonedAfterMs, log: (msg, err) => log.warn({ err }, msg) })
   const cleanupJob = new CleanupJob({
     sweeper,
     intervalMs: config.cleanupIntervalMs,
@@ -65,8 +57,8 @@ export function createServices(config: Config, log: FastifyBaseLogger, deps: Ser
     onError: (err) => log.error({ err }, 'scheduled cleanup failed')
   })
   metrics.trackState({
-    index: store.index,
-    quota: store.quota,
+    totals: () => engine.totals(),
+    limits: engine.limits,
     cleanupIntervalSeconds: cleanupIntervalSeconds(config.cleanupIntervalMs, config.cleanupCron)
   })
   const upstream = new UpstreamClient({
@@ -79,11 +71,36 @@ export function createServices(config: Config, log: FastifyBaseLogger, deps: Ser
   })
   const puller = createDocumentPuller({
     config,
-    store,
+    engine,
     upstream,
     httpGuard: new AddressGuard({ allowHosts: config.httpAllowHosts, lookup: deps.lookup }),
     frontGuard: new AddressGuard({ allowHosts: [new URL(config.frontapp.baseUrl).host], lookup: deps.lookup })
   })
-  const structured = createStructuredStager(config, store, observer, upstream)
-  return { config, clock, observer, metrics, store, sweeper, cleanupJob, puller, upstream, structured }
+  const structured = createStructuredStager(config, engine, observer, upstream)
+  return {
+    config,
+    clock,
+    observer,
+    metrics,
+    engine,
+    get store(): StagingStore {
+      if (!(engine instanceof LocalEngine)) throw new Error('the staging tree exists only under STAGING_STORAGE=local')
+      return engine.store
+    },
+    sweeper,
+    cleanupJob,
+    puller,
+    upstream,
+    structured
+  }
+}
+
+async function createEngine(config: Config, clock: Clock, observer: StagingObserver, log: FastifyBaseLogger): Promise<StagingEngine> {
+  const limits = { maxTotalBytes: config.maxTotalBytes, maxDocumentBytes: config.maxDocumentBytes }
+  if (config.storage.engine === 'shared') {
+    // Loaded only when chosen: the AWS SDK and pg would otherwise slow every local start.
+    const { SharedEngine } = await import('./staging/shared/shared-engine.js')
+    return new SharedEngine({ databaseUrl: config.storage.databaseUrl, s3: config.storage.s3, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, log })
+  }
+  return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer })
 }

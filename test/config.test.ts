@@ -80,3 +80,21 @@ t.test('tokens may be named role:name:token (the name is for the logs); role:tok
   t.match(err.message, /STAGING_API_TOKENS/)
   t.notMatch(err.message, /short/, 'the token is not echoed')
 })
+
+t.test('the storage engine: local by default; shared needs a database and a bucket', async (t) => {
+  t.same(loadConfig({}).storage, { engine: 'local', databaseUrl: '', s3: { bucket: '', endpoint: '', region: 'us-east-1', forcePathStyle: false } })
+  const shared = loadConfig({
+    STAGING_STORAGE: 'shared',
+    DATABASE_URL: 'postgres://staging:pw@127.0.0.1:5432/staging',
+    S3_BUCKET: 'staging-items',
+    S3_ENDPOINT: 'http://127.0.0.1:9000',
+    S3_FORCE_PATH_STYLE: 'true'
+  })
+  t.same(shared.storage, { engine: 'shared', databaseUrl: 'postgres://staging:pw@127.0.0.1:5432/staging', s3: { bucket: 'staging-items', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', forcePathStyle: true } })
+  const missing = t.throws(() => loadConfig({ STAGING_STORAGE: 'shared' })) as ConfigError
+  t.match(missing.message, 'DATABASE_URL: required when STAGING_STORAGE=shared')
+  t.match(missing.message, 'S3_BUCKET: required when STAGING_STORAGE=shared')
+  const bad = t.throws(() => loadConfig({ STAGING_STORAGE: 'nfs', DATABASE_URL: 'mysql://u:hunter2@db/x', S3_BUCKET: 'A_B', S3_ENDPOINT: 'ftp://x' })) as ConfigError
+  for (const name of ['STAGING_STORAGE', 'DATABASE_URL', 'S3_BUCKET', 'S3_ENDPOINT']) t.match(bad.message, name, `names ${name}`)
+  t.notMatch(bad.message, 'hunter2', 'the database password is never echoed')
+})

@@ -1,10 +1,10 @@
 // When the cleanup sweep runs: node-cron drives it, either on STAGING_CLEANUP_CRON or, for the
 // interval setting, on a one-second tick that starts a sweep once the interval has passed since the last.
 import cron, { type ScheduledTask } from 'node-cron'
-import type { CleanupSweeper } from '../staging/sweep.js'
+import type { Sweeper } from '../staging/engine.js'
 
 export interface CleanupJobOptions {
-  sweeper: CleanupSweeper
+  sweeper: Sweeper
   intervalMs: number
   cronExpression: string
   onError: (err: unknown) => void

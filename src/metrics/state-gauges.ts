@@ -1,12 +1,13 @@
-// Gauges read from the store's running index totals and the quota at scrape time, so they are
-// current at every scrape and cost the same whatever the number of items.
+// Gauges read from the engine's running totals (the local index, or the shared engine's counter
+// rows) at scrape time, so they are current at every scrape and cost the same whatever the number
+// of items; /v1/stats reads the same numbers.
 import { Gauge, type Registry } from 'prom-client'
-import type { ItemIndex } from '../staging/item-index.js'
-import type { QuotaLedger } from '../staging/quota.js'
+import type { EngineTotals } from '../staging/engine.js'
+import type { QuotaLimits } from '../staging/quota.js'
 
 export interface StateSource {
-  index: ItemIndex
-  quota: QuotaLedger
+  totals: () => Promise<EngineTotals>
+  limits: QuotaLimits
   /** Seconds between scheduled sweeps (the widest gap for a cron expression). */
   cleanupIntervalSeconds: number
 }
@@ -18,8 +19,8 @@ export function registerStateGauges(registry: Registry, state: StateSource, last
     help: 'Bytes of staged items, by source',
     labelNames: ['source'] as const,
     registers,
-    collect() {
-      for (const [source, bytes] of Object.entries(state.index.snapshot().bytesBySource)) this.set({ source }, bytes)
+    async collect() {
+      for (const [source, bytes] of Object.entries((await state.totals()).bytesBySource)) this.set({ source }, bytes)
     }
   })
   new Gauge({
@@ -27,8 +28,8 @@ export function registerStateGauges(registry: Registry, state: StateSource, last
     help: 'Staged items, by status',
     labelNames: ['status'] as const,
     registers,
-    collect() {
-      for (const [status, n] of Object.entries(state.index.snapshot().byStatus)) this.set({ status }, n)
+    async collect() {
+      for (const [status, n] of Object.entries((await state.totals()).byStatus)) this.set({ status }, n)
     }
   })
   new Gauge({
@@ -36,8 +37,8 @@ export function registerStateGauges(registry: Registry, state: StateSource, last
     help: 'Staged items, by source',
     labelNames: ['source'] as const,
     registers,
-    collect() {
-      for (const [source, n] of Object.entries(state.index.snapshot().bySource)) this.set({ source }, n)
+    async collect() {
+      for (const [source, n] of Object.entries((await state.totals()).bySource)) this.set({ source }, n)
     }
   })
   new Gauge({
@@ -45,15 +46,15 @@ export function registerStateGauges(registry: Registry, state: StateSource, last
     help: 'Quota for all staged bytes together (STAGING_MAX_SIZE_GB)',
     registers,
     collect() {
-      this.set(state.quota.limits.maxTotalBytes)
+      this.set(state.limits.maxTotalBytes)
     }
   })
   new Gauge({
     name: 'staging_reserved_bytes',
     help: 'Bytes reserved by writes in flight, not yet committed',
     registers,
-    collect() {
-      this.set(state.quota.reservedBytes)
+    async collect() {
+      this.set((await state.totals()).reservedBytes)
     }
   })
   new Gauge({

@@ -2,13 +2,13 @@
 import { AppError } from '../errors.js'
 import type { PullBody } from '../routes/schemas.js'
 import type { DocumentPuller } from '../staging/puller.js'
-import type { CommitResult } from '../staging/store.js'
+import type { CommitResult } from '../staging/engine.js'
 import { LocalMover } from './local-move.js'
 import { UrlPuller, type UrlPullDeps } from './url-pull.js'
 
 export function createDocumentPuller(deps: UrlPullDeps): DocumentPuller {
   const urls = new UrlPuller(deps)
-  const local = new LocalMover(deps.store, deps.config.localImportDir)
+  const local = new LocalMover(deps.engine, deps.config.localImportDir)
   return {
     pull(body: PullBody, signal: AbortSignal): Promise<CommitResult> {
       switch (body.source) {

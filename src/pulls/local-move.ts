@@ -7,7 +7,7 @@ import { AppError } from '../errors.js'
 import type { PullBody } from '../routes/schemas.js'
 import { fsyncPath } from '../staging/durable-fs.js'
 import { sanitiseFilename } from '../staging/filename.js'
-import type { CommitResult, StagingStore } from '../staging/store.js'
+import type { CommitResult, StagingEngine } from '../staging/engine.js'
 import { typeFromName } from './response-naming.js'
 
 function refuse(detail: string): AppError {
@@ -16,7 +16,7 @@ function refuse(detail: string): AppError {
 
 export class LocalMover {
   constructor(
-    private readonly store: StagingStore,
+    private readonly engine: StagingEngine,
     private readonly importDir: string
   ) {}
 
@@ -36,13 +36,13 @@ export class LocalMover {
       if (!opened.isFile() || opened.ino !== expected.ino || opened.dev !== expected.dev) {
         throw refuse(`${body.source_location} changed while it was being checked`)
       }
-      this.store.quota.checkDeclared(opened.size)
+      await this.engine.checkDeclared(opened.size)
       const given = body.filename ?? basename(path)
       const filename = sanitiseFilename(given)
-      const draft = await this.store.openDraft()
+      const draft = await this.engine.openDraft()
       try {
         await draft.adoptFile(handle, path, filename)
-        const result = await this.store.commit(draft, {
+        const result = await this.engine.commit(draft, {
           source: 'local_upload',
           documentId: body.document_id,
           kind: 'document',

@@ -3,7 +3,7 @@ import { AppError } from '../errors.js'
 import type { Config } from '../config.js'
 import type { PullBody } from '../routes/schemas.js'
 import { sanitiseFilename } from '../staging/filename.js'
-import type { CommitResult, StagingStore } from '../staging/store.js'
+import type { CommitResult, StagingEngine } from '../staging/engine.js'
 import { headerValue, type RequestGuard, type UpstreamClient, type UpstreamRequest } from '../upstream/http-client.js'
 import { parsePullUrl, recordableUrl, takeBasicAuth } from './pull-url.js'
 import { dispositionFilename, typeFromName, urlFilename } from './response-naming.js'
@@ -12,7 +12,7 @@ const FRONT_ATTACHMENT_ID = /^fil_[A-Za-z0-9]+$/
 
 export interface UrlPullDeps {
   config: Config
-  store: StagingStore
+  engine: StagingEngine
   upstream: UpstreamClient
   /** Guard for http/https: STAGING_HTTP_ALLOW_HOSTS only. */
   httpGuard: RequestGuard
@@ -54,13 +54,13 @@ export class UrlPuller {
   }
 
   private async fetchAndStage(body: PullBody, sourceLocation: string, req: Omit<UpstreamRequest, 'followRedirects' | 'maxBytes'>): Promise<CommitResult> {
-    const { store, upstream, config } = this.deps
+    const { engine, upstream, config } = this.deps
     const res = await upstream.request({ ...req, followRedirects: true, maxBytes: config.maxDocumentBytes })
     try {
       const given = body.filename ?? dispositionFilename(headerValue(res.headers, 'content-disposition')) ?? urlFilename(res.url)
       const filename = sanitiseFilename(given)
       const contentType = headerValue(res.headers, 'content-type')?.trim() || typeFromName(filename)
-      return await store.stage(
+      return await engine.stage(
         {
           source: body.source,
           documentId: body.document_id,

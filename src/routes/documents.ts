@@ -5,9 +5,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { AppError, isAppError } from '../errors.js'
 import { expectedSha256 } from '../http/repr-digest.js'
-import type { Draft } from '../staging/draft.js'
+import type { CommitResult, StagingDraft } from '../staging/engine.js'
 import { sanitiseFilename } from '../staging/filename.js'
-import type { CommitResult } from '../staging/store.js'
 import type { StagingServices } from '../services.js'
 import { STAGE_DOCUMENT_DESCRIPTION, stagedResponses, uploadForm } from './document-schemas.js'
 import { reprDigestHeader } from './raw-upload-schemas.js'
@@ -38,7 +37,7 @@ function multipartFault(err: unknown): unknown {
 }
 
 export const documentRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = async (app, { services }) => {
-  const { store, config } = services
+  const { engine, config } = services
   await app.register(multipart, {
     throwFileSizeLimit: true,
     // Keep the name as the client sent it (original_filename); sanitiseFilename makes the stored one.
@@ -49,10 +48,10 @@ export const documentRoutes: FastifyPluginAsyncZod<{ services: StagingServices }
 
   async function upload(request: FastifyRequest): Promise<CommitResult> {
     const declared = Number(request.headers['content-length'])
-    if (Number.isFinite(declared) && declared > 0) store.quota.checkDeclared(Math.max(0, declared - MULTIPART_OVERHEAD))
+    if (Number.isFinite(declared) && declared > 0) await engine.checkDeclared(Math.max(0, declared - MULTIPART_OVERHEAD))
     const expected = expectedSha256(request.headers['repr-digest'])
     const fields: Record<string, string> = {}
-    let draft: Draft | null = null
+    let draft: StagingDraft | null = null
     let file: { originalName: string; contentType: string } | null = null
     try {
       for await (const part of request.parts()) {
@@ -64,7 +63,7 @@ export const documentRoutes: FastifyPluginAsyncZod<{ services: StagingServices }
         // Fields sent before the file are checked before any byte is written.
         const early = earlyFields.safeParse(fields)
         if (!early.success) throw fieldErrors(early.error.issues)
-        draft = await store.openDraft()
+        draft = await engine.openDraft()
         await draft.writeFile(sanitiseFilename(part.filename), part.file, { expectedSha256: expected })
         if (part.file.truncated) throw new AppError('PayloadTooLarge', `the item is larger than the cap of ${config.maxDocumentBytes} bytes`)
         file = { originalName: part.filename, contentType: part.mimetype || 'application/octet-stream' }
@@ -72,7 +71,7 @@ export const documentRoutes: FastifyPluginAsyncZod<{ services: StagingServices }
       const parsed = uploadFields.safeParse(fields)
       if (!parsed.success) throw fieldErrors(parsed.error.issues)
       if (!draft || !file) throw new AppError('ValidationError', 'body.file: a file part named file is required')
-      return await store.commit(draft, {
+      return await engine.commit(draft, {
         source: parsed.data.source,
         documentId: parsed.data.document_id,
         kind: 'document',

@@ -27,7 +27,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> 
     config: { access: 'public' },
     schema: { summary: 'Readiness: the staging tree is loaded and writable', operationId: 'readyz', response: { 200: readiness.meta({ description: 'Ready: the staging tree is loaded and writable' }), 503: readiness.meta({ description: 'Not ready; `checks` says which check failed' }) } }
   }, async (_request, reply) => {
-    const checks = { staging_tree_loaded: services.store.loaded, staging_tree_writable: await services.store.checkWritable() }
+    const checks = await services.engine.readiness()
     const ok = checks.staging_tree_loaded && checks.staging_tree_writable
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks })
   })

@@ -1,6 +1,4 @@
 // /v1/staging: list, read, download, change status, complete and delete staged items.
-import { createReadStream } from 'node:fs'
-import { open } from 'node:fs/promises'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { AppError } from '../errors.js'
@@ -32,7 +30,7 @@ function contentDisposition(stored: string): string {
 }
 
 export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = async (app, { services }) => {
-  const { store } = services
+  const { engine } = services
   // Bodies here are JSON only: without this, Fastify's default text/plain parser turns a wrong content type into 400, not 415.
   app.removeContentTypeParser('text/plain')
   const ingest = { access: 'ingest' as const }
@@ -47,7 +45,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
     }
   }, async (request) => {
     const { limit, cursor, ...filter } = request.query
-    const page = store.index.list(filter, limit, cursor === undefined ? undefined : decodeCursor(cursor))
+    const page = await engine.list(filter, limit, cursor === undefined ? undefined : decodeCursor(cursor))
     return { items: page.items, next_cursor: page.nextKey === null ? null : encodeCursor(page.nextKey) }
   })
 
@@ -59,7 +57,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       params: itemParams,
       response: { 200: jsonResponse('The item record', itemRecordSchema), ...problems(400, 401, 404) }
     }
-  }, async (request) => store.require(request.params.source, request.params.document_id))
+  }, async (request) => engine.require(request.params.source, request.params.document_id))
 
   app.get('/v1/staging/:source/:document_id/content', {
     config: ingest,
@@ -71,32 +69,24 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
       response: { ...contentResponses, ...problems(400, 401, 404) }
     }
   }, async (request, reply) => {
-    const record = store.require(request.params.source, request.params.document_id)
+    const record = await engine.require(request.params.source, request.params.document_id)
     const etag = `"${record.sha256}"`
     reply.header('etag', etag).header('accept-ranges', 'bytes').header('cache-control', 'private, no-cache')
     // No body, so no Content-Type or Content-Length of one (send(null) would serialise a JSON `null`).
     if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send()
-    // Opened before the range is served: a concurrent delete cannot pull the file away mid-read.
-    const handle = await open(record.file_path, 'r').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') throw new AppError('NotFound', `no item ${record.source}/${record.document_id}`)
-      throw new AppError('StagingError', 'could not open the staged file', { cause: err })
-    })
     const size = record.file_size_bytes
     const range = parseRange(request.headers.range, size)
     reply.type(record.content_type).header('content-disposition', contentDisposition(record.filename))
     if (range.kind === 'unsatisfiable') {
-      await handle.close()
       reply.header('content-range', `bytes */${size}`)
       throw new AppError('ValidationError', `the range is outside the ${size} bytes of this item`, { status: 416 })
     }
     const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1]
+    // Opened before the headers go out, so a vanished item is still a 404.
+    const body = size === 0 ? null : await engine.readRange(record, start, end)
     if (range.kind === 'partial') reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`)
     reply.header('content-length', String(Math.max(0, end - start + 1)))
-    if (size === 0) {
-      await handle.close()
-      return reply.send('')
-    }
-    return reply.send(createReadStream('', { fd: handle, start, end }))
+    return reply.send(body ?? '')
   })
 
   app.patch('/v1/staging/:source/:document_id', {
@@ -110,7 +100,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
     }
   }, async (request) => {
     const { source, document_id } = request.params
-    return store.setStatus(source, document_id, request.body.status, request.body.error)
+    return engine.setStatus(source, document_id, request.body.status, request.body.error)
   })
 
   app.post('/v1/staging/:source/:document_id/cleanup', {
@@ -126,11 +116,11 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
     const { source, document_id } = request.params
     const { status, error } = request.body
     if (status === 'success') {
-      const removed = await store.remove(source, document_id, 'success')
+      const removed = await engine.remove(source, document_id, 'success')
       return { source, document_id, status, removed: removed !== undefined }
     }
-    if (store.get(source, document_id)) {
-      await store.setStatus(source, document_id, 'failed', error ?? null).catch((err: unknown) => {
+    if (await engine.get(source, document_id)) {
+      await engine.setStatus(source, document_id, 'failed', error ?? null).catch((err: unknown) => {
         // Removed between the look-up and the change: as harmless as if it had been gone before.
         if (!(err instanceof AppError && err.code === 'NotFound')) throw err
       })
@@ -148,7 +138,7 @@ export const itemRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = 
     }
   }, async (request, reply) => {
     const { source, document_id } = request.params
-    const removed = await store.remove(source, document_id, 'deleted')
+    const removed = await engine.remove(source, document_id, 'deleted')
     if (!removed) throw new AppError('NotFound', `no item ${source}/${document_id}`)
     return reply.code(204).send(null)
   })

@@ -24,7 +24,7 @@ export const operationRoutes: FastifyPluginAsyncZod<{ services: StagingServices 
       response: { 200: jsonResponse('Current counts from the index (no disk scan)', statsResponse), ...problems(401) }
     }
   }, async () =>
-    computeStats(services.store.index, services.store.quota, {
+    computeStats(await services.engine.totals(), services.engine.limits, {
       last: services.sweeper.lastRun,
       nextRunAt: services.cleanupJob.nextRunAt()
     })

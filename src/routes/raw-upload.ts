@@ -35,7 +35,7 @@ function declaredLength(request: FastifyRequest): number | null {
 }
 
 export const rawUploadRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = async (app, { services }) => {
-  const { store } = services
+  const { engine } = services
   // Whatever its media type, the body is the document: leave it unread for the handler to stream.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, _payload, done) => done(null))
@@ -55,7 +55,7 @@ export const rawUploadRoutes: FastifyPluginAsyncZod<{ services: StagingServices 
   }, async (request, reply) => {
     const { source, document_id: documentId } = request.params
     const given = dispositionFilename(request.headers['content-disposition']) ?? request.query.filename ?? documentId
-    const { record, created } = await store.stage(
+    const { record, created } = await engine.stage(
       {
         source,
         documentId,

@@ -28,7 +28,7 @@ const header = (request: FastifyRequest, name: string): string | undefined => {
 export const webhookRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> = async (app, { services }) => {
   const { config, clock } = services
   const secrets: FrontSecrets = { apiSecret: config.frontapp.apiSecret, appSecret: config.frontapp.appSecret }
-  const deliveries = new FrontDeliveries(services.store, services.observer)
+  const deliveries = new FrontDeliveries(services.engine, services.observer)
 
   // This scope only: the signature covers the exact bytes sent, so keep them and parse later.
   // Every other content type is left without a parser and answered 415.

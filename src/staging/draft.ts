@@ -62,11 +62,7 @@ export class Draft {
       throw new AppError('ValidationError', `the body ended after ${meter.size} of its declared ${declared} bytes`)
     }
     const file = meter.result(filename)
-    if (options.expectedSha256 && options.expectedSha256 !== file.sha256) {
-      throw new AppError('DigestMismatch', `the body's sha-256 is ${file.sha256}, its Repr-Digest says ${options.expectedSha256}`, {
-        extra: { expected_sha256: options.expectedSha256, actual_sha256: file.sha256 }
-      })
-    }
+    assertDigest(file, options.expectedSha256)
     this.file = file
     return file
   }
@@ -178,4 +174,13 @@ class Meter extends Transform {
 /** Disk failures become catalogue errors; a failing body stream keeps its own error for the route. */
 function toWriteError(err: unknown): Error {
   return isFsError(err) ? storageError(err, 'writing the item to disk failed') : (err as Error)
+}
+
+/** A body whose sha-256 differs from the client's Repr-Digest is refused (every engine's drafts). */
+export function assertDigest(file: WrittenFile, expectedSha256: string | null | undefined): void {
+  if (expectedSha256 && expectedSha256 !== file.sha256) {
+    throw new AppError('DigestMismatch', `the body's sha-256 is ${file.sha256}, its Repr-Digest says ${expectedSha256}`, {
+      extra: { expected_sha256: expectedSha256, actual_sha256: file.sha256 }
+    })
+  }
 }

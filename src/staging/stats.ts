@@ -1,7 +1,7 @@
 // Statistics for GET /v1/stats, from the index totals: constant time whatever the number of items.
 import { iso } from './clock.js'
-import type { ItemIndex } from './item-index.js'
-import type { QuotaLedger } from './quota.js'
+import type { EngineTotals } from './engine.js'
+import type { QuotaLimits } from './quota.js'
 import type { Source } from './record.js'
 import type { SweepResult } from './sweep.js'
 
@@ -12,12 +12,11 @@ function nonZero(counts: Record<Source, number>): Partial<Record<Source, number>
 }
 
 export function computeStats(
-  index: ItemIndex,
-  quota: QuotaLedger,
+  t: EngineTotals,
+  limits: QuotaLimits,
   cleanup: { last: { at: number; result: SweepResult } | null; nextRunAt: number | null }
 ) {
-  const t = index.snapshot()
-  const max = quota.limits.maxTotalBytes
+  const max = limits.maxTotalBytes
   return {
     total_documents: t.count,
     by_status: t.byStatus,
@@ -28,7 +27,7 @@ export function computeStats(
       document_count: t.count,
       by_source: nonZero(t.bytesBySource)
     },
-    quota: { max_bytes: max, used_ratio: Math.round((t.bytes / max) * 1e6) / 1e6, reserved_bytes: quota.reservedBytes },
+    quota: { max_bytes: max, used_ratio: Math.round((t.bytes / max) * 1e6) / 1e6, reserved_bytes: t.reservedBytes },
     cleanup: {
       last_run_at: cleanup.last ? iso(cleanup.last.at) : null,
       last_result: cleanup.last?.result ?? null,

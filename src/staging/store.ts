@@ -13,7 +13,7 @@ import { fsyncPath, writeFileAtomic } from './durable-fs.js'
 import { METADATA_FILE } from './filename.js'
 import { ItemIndex } from './item-index.js'
 import { KeyedMutex } from './keyed-mutex.js'
-import { assertTransition } from './lifecycle.js'
+import { assertTransition, statusChanged } from './lifecycle.js'
 import { loadTree, recoverTemp, type LoadReport } from './load-tree.js'
 import { silentObserver, type StagingObserver } from './observer.js'
 import { QuotaLedger, type QuotaLimits } from './quota.js'
@@ -211,14 +211,7 @@ export class StagingStore {
     return this.mutex.run(itemKey(source, documentId), async () => {
       const current = this.require(source, documentId)
       assertTransition(current.status, status)
-      const nowMs = this.options.clock.now()
-      const record: ItemRecord = {
-        ...current,
-        status,
-        updated_at: iso(nowMs),
-        error: status === 'active' ? null : error !== undefined ? error : current.error,
-        expires_at: status === 'failed' ? iso(nowMs + this.options.failedRetentionMs) : null
-      }
+      const record = statusChanged(current, status, this.options.clock.now(), this.options.failedRetentionMs, error)
       await this.writeRecord(record)
       return record
     })

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream'
 import { AppError } from '../errors.js'
 import type { StagingObserver } from '../staging/observer.js'
 import type { Source } from '../staging/record.js'
-import type { CommitResult, StagingStore } from '../staging/store.js'
+import type { CommitResult, StagingEngine } from '../staging/engine.js'
 
 export const STRUCTURED_SOURCES = ['samsara', 'turvo', 'frontapp'] as const
 export type StructuredSource = (typeof STRUCTURED_SOURCES)[number]
@@ -28,7 +28,7 @@ export interface JsonSource {
 }
 
 export interface StructuredStagerOptions {
-  store: StagingStore
+  engine: StagingEngine
   observer: StagingObserver
   sources: Record<Exclude<StructuredSource, 'frontapp'>, JsonSource>
 }
@@ -45,10 +45,10 @@ function frontPayload(text: string): Buffer {
 
 /** How every structured item is stored: the JSON bytes as {source}/{id}/data.json, kind structured. */
 export function stageJson(
-  store: StagingStore,
+  engine: StagingEngine,
   item: { source: Source; id: string; bytes: Buffer; sourceLocation: string | null; overwrite: boolean }
 ): Promise<CommitResult> {
-  return store.stage(
+  return engine.stage(
     {
       source: item.source,
       documentId: item.id,
@@ -68,7 +68,7 @@ export class StructuredStager {
   constructor(private readonly options: StructuredStagerOptions) {}
 
   async stage(request: StructuredRequest, signal: AbortSignal): Promise<CommitResult> {
-    const { store, observer, sources } = this.options
+    const { engine, observer, sources } = this.options
     let bytes: Buffer
     let sourceLocation: string | null
     if (request.source === 'frontapp') {
@@ -79,7 +79,7 @@ export class StructuredStager {
       bytes = Buffer.from(JSON.stringify(fetched.document), 'utf8')
       sourceLocation = fetched.sourceLocation
     }
-    const result = await stageJson(store, { source: request.source, id: request.data_id, bytes, sourceLocation, overwrite: request.overwrite })
+    const result = await stageJson(engine, { source: request.source, id: request.data_id, bytes, sourceLocation, overwrite: request.overwrite })
     observer.structuredFetched(request.source)
     return result
   }

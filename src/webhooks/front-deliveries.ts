@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto'
 import { isAppError } from '../errors.js'
 import { ID_PATTERN } from '../staging/record.js'
+import type { StagingEngine } from '../staging/engine.js'
 import type { StagingObserver } from '../staging/observer.js'
-import type { StagingStore } from '../staging/store.js'
 import { stageJson } from '../structured/structured-stager.js'
 
 export type DeliveryStatus = 'staged' | 'duplicate'
@@ -37,20 +37,20 @@ export class FrontDeliveries {
   private readonly inFlight = new Map<string, Promise<DeliveryStatus>>()
 
   constructor(
-    private readonly store: StagingStore,
+    private readonly engine: StagingEngine,
     /** Told of every staged event (structured_data_fetched_total{source="frontapp"}); duplicates are not counted. */
     private readonly observer: StagingObserver
   ) {}
 
   /** Stages the raw event body as frontapp/{id}/data.json unless this id was seen already. */
   async deliver(id: string, raw: Buffer): Promise<DeliveryResult> {
-    if (this.seen(id)) return { data_id: id, status: 'duplicate' }
+    if (await this.seen(id)) return { data_id: id, status: 'duplicate' }
     // Two identical deliveries at once: the second waits for the first rather than racing it; if
     // the first failed, the second gets its own try (Front would retry anyway).
     const pending = this.inFlight.get(id)
     if (pending) {
       const firstWorked = await pending.then(() => true, () => false)
-      if (firstWorked || this.seen(id)) return { data_id: id, status: 'duplicate' }
+      if (firstWorked || (await this.seen(id))) return { data_id: id, status: 'duplicate' }
     }
     const attempt = this.stage(id, raw)
     this.inFlight.set(id, attempt)
@@ -61,13 +61,13 @@ export class FrontDeliveries {
     }
   }
 
-  private seen(id: string): boolean {
-    return this.recent.has(id) || this.store.get('frontapp', id) !== undefined
+  private async seen(id: string): Promise<boolean> {
+    return this.recent.has(id) || (await this.engine.get('frontapp', id)) !== undefined
   }
 
   private async stage(id: string, raw: Buffer): Promise<DeliveryStatus> {
     try {
-      const { created } = await stageJson(this.store, { source: 'frontapp', id, bytes: raw, sourceLocation: null, overwrite: false })
+      const { created } = await stageJson(this.engine, { source: 'frontapp', id, bytes: raw, sourceLocation: null, overwrite: false })
       this.remember(id)
       if (!created) return 'duplicate'
       this.observer.structuredFetched('frontapp')

@@ -61,10 +61,11 @@ t.test('Grafana provisioning points at the compose Prometheus and the mounted da
   t.equal(ds.datasources[0]?.type, 'prometheus')
   t.equal(dsVar?.current?.value, ds.datasources[0]?.uid, 'the dashboard defaults to the provisioned datasource')
 
-  const compose = await yamlOf<{ services: Record<string, { volumes?: string[]; ports?: string[]; build?: unknown; environment?: Record<string, string> }> }>(
+  const compose = await yamlOf<{ services: Record<string, { volumes?: string[]; ports?: string[]; build?: unknown; environment?: Record<string, string>; profiles?: string[] }> }>(
     'docker-compose.yml'
   )
-  t.ok(['alertmanager', 'grafana', 'prometheus', 'staging'].every((s) => s in compose.services), 'the four services')
+  const defaultServices = Object.entries(compose.services).filter(([, s]) => !s.profiles).map(([name]) => name)
+  t.same(defaultServices.sort(), ['alertmanager', 'grafana', 'prometheus', 'staging'], 'the default stack (the shared profile adds the replicas)')
   t.equal(ds.datasources[0]?.url, 'http://prometheus:9090')
   const providers = await yamlOf<{ providers: { options: { path: string } }[] }>('grafana/provisioning/dashboards/apex-staging.yml')
   const grafanaVolumes = compose.services.grafana?.volumes ?? []
