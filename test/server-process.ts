@@ -1,6 +1,7 @@
 // Runs src/server.ts as a real child process on a free loopback port, for tests that kill -9 it.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { request, type ClientRequest } from 'node:http'
+import { spawnNode } from './child-process.js'
 import { freePort, type TapLike } from './helper.js'
 
 const entry = new URL('../src/server.ts', import.meta.url).pathname
@@ -13,10 +14,7 @@ export interface ServerProcess {
 /** Starts the service on `baseDir` and waits (up to a minute: the machine may be busy) until it answers. */
 export async function startServerProcess(t: TapLike, baseDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    env: { PATH: process.env.PATH ?? '', STAGING_BASE_DIR: baseDir, PORT: String(port), LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
+  const child = spawnNode(['--import', 'tsx', entry], { PATH: process.env.PATH ?? '', STAGING_BASE_DIR: baseDir, PORT: String(port), LOG_LEVEL: 'warn', ...env })
   t.teardown(() => child.kill('SIGKILL'))
   const deadline = Date.now() + 60_000
   while (Date.now() < deadline) {

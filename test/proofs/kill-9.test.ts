@@ -18,7 +18,12 @@ interface Expect {
   acked: string | null // sha or status; null = absent
   pending: Set<string | null>
   kind: 'sha' | 'status'
+  /** Marked success when last seen: any later sweep may remove it, which is not a loss. */
+  sweepable: boolean
 }
+
+// The file's own timeout (tap's runner enforces .taprc's 120 s per file unless the root test extends it).
+t.setTimeout(900_000)
 
 t.test('kill -9 at many moments loses nothing acknowledged and shows nothing partial', async (t) => {
   t.setTimeout(900_000)
@@ -37,10 +42,13 @@ t.test('kill -9 at many moments loses nothing acknowledged and shows nothing par
   const model = new Map<string, Expect>()
   const expectKey = (key: string, kind: Expect['kind'], acked: string | null = null) => {
     let e = model.get(key)
-    if (!e) model.set(key, (e = { acked, pending: new Set(), kind }))
+    if (!e) model.set(key, (e = { acked, pending: new Set(), kind, sweepable: false }))
     return e
   }
   let moments = 0
+  const losses: string[] = []
+  /** Each item's status as the last restart found it: where a status change starts from. */
+  const lastStatus = new Map<string, string>()
   const stats = { acknowledged: 0, lost: 0, corrupt: 0, partial: 0, tmpLeft: 0 }
 
   for (let round = 0; round < ROUNDS; round++) {
@@ -50,13 +58,15 @@ t.test('kill -9 at many moments loses nothing acknowledged and shows nothing par
     await waitHealthy(port, child)
     const base = `http://127.0.0.1:${port}`
     const inFlight = new Set<string>()
+    let settled = () => {}
     const op = (key: string, kind: Expect['kind'], target: string | null, send: () => Promise<Response>) => {
-      const e = expectKey(key, kind)
+      const e = expectKey(key, kind, kind === 'status' ? (lastStatus.get(key.slice(7)) ?? null) : null)
       e.pending.add(target)
       inFlight.add(key)
       return send().then(
         (res) => {
           inFlight.delete(key)
+          if (inFlight.size <= 1) settled()
           if (res.status < 300) {
             e.acked = target
             e.pending.delete(target)
@@ -97,8 +107,13 @@ t.test('kill -9 at many moments loses nothing acknowledged and shows nothing par
         }))
       }
     }
-    // The moment: a different delay each round, while the batch runs.
-    await new Promise((r) => setTimeout(r, 5 + ((round * 37) % 250)))
+    // The moment: a different delay each round, cut short when only one request is still in flight, so
+    // that the kill lands while something runs however fast the service answers.
+    await new Promise<void>((resolve) => {
+      settled = resolve
+      setTimeout(resolve, 2 + ((round * 37) % 120))
+      if (inFlight.size <= 1) resolve()
+    })
     if (inFlight.size > 0) moments++
     child.kill('SIGKILL')
     await exited
@@ -109,7 +124,9 @@ t.test('kill -9 at many moments loses nothing acknowledged and shows nothing par
     const left = await readdir(join(dir, '.tmp'))
     stats.tmpLeft += left.length
     stats.partial += app.staging.store.lastLoad?.orphans.length ?? 0
+    lastStatus.clear()
     for (const record of app.staging.store.index.all()) {
+      lastStatus.set(record.document_id, record.status)
       const bytes = await app.inject({ method: 'GET', url: `/v1/staging/${record.source}/${record.document_id}/content` })
       if (bytes.rawPayload.length !== record.file_size_bytes || sha(bytes.rawPayload) !== record.sha256) stats.corrupt++
     }
@@ -125,7 +142,12 @@ t.test('kill -9 at many moments loses nothing acknowledged and shows nothing par
       } else {
         seen = record ? record.sha256 : null
       }
-      if (!allowed.has(seen)) stats.lost++
+      if (e.sweepable && seen === null) allowed.add(null)
+      if (!allowed.has(seen)) {
+        stats.lost++
+        losses.push(`round ${round} ${key}: saw ${seen}, acknowledged ${e.acked}, in flight [${[...e.pending].join(', ')}]`)
+      }
+      e.sweepable = e.kind === 'sha' && record?.status === 'success'
       // Whatever the crash settled is now the acknowledged state.
       e.acked = seen
       e.pending.clear()
@@ -134,7 +156,7 @@ t.test('kill -9 at many moments loses nothing acknowledged and shows nothing par
   }
   t.comment(`kill -9 moments with requests in flight: ${moments} of ${ROUNDS}; acknowledged writes: ${stats.acknowledged}; lost ${stats.lost}, corrupt ${stats.corrupt}, partial ${stats.partial}, .tmp entries after start ${stats.tmpLeft}`)
   t.ok(moments >= Math.min(50, ROUNDS - 2), `${moments} distinct kill moments with requests in flight`)
-  t.equal(stats.lost, 0, 'no acknowledged item lost')
+  t.equal(stats.lost, 0, 'no acknowledged item lost', { losses: losses.slice(0, 20) })
   t.equal(stats.corrupt, 0, 'no item corrupt')
   t.equal(stats.partial, 0, 'no partial item visible')
   t.equal(stats.tmpLeft, 0, '.tmp clean after every start')

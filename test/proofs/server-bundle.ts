@@ -1,8 +1,9 @@
 // The service entry bundled once per test process (esbuild, packages left external), so that tests
 // which start and kill many server processes do not pay TypeScript start-up for each one.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { buildSync } from 'esbuild'
+import { spawnNode } from '../child-process.js'
 
 const root = new URL('../../', import.meta.url).pathname
 let bundled: string | null = null
@@ -18,7 +19,7 @@ function bundle(): string {
 }
 
 export function startServer(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [bundle()], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+  return spawnNode([bundle()], { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env })
 }
 
 export async function waitHealthy(port: number, child: ChildProcess): Promise<void> {

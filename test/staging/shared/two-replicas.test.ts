@@ -1,7 +1,7 @@
 // Two service processes on one database and one bucket: uploads and completions spread over both,
 // racing commits on one id, one replica kill -9'd mid-upload, and both sweeping: nothing lost,
 // nothing removed twice, no orphan left, the same stats on both.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { request } from 'node:http'
@@ -10,6 +10,7 @@ import t from 'tap'
 import { ObjectStore } from '../../../src/staging/shared/object-store.js'
 import { freePort, HOUR, multipartBody, tempDir, type TapLike } from '../../helper.js'
 import { BUCKET, sharedBackends, type SharedBackends } from './backends.js'
+import { spawnNode } from '../../child-process.js'
 
 const entry = new URL('./replica.ts', import.meta.url).pathname
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
@@ -22,8 +23,7 @@ interface Replica {
 
 async function startReplica(t: TapLike, backends: SharedBackends, clockOffsetMs = 0): Promise<Replica> {
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    env: {
+  const child = spawnNode(['--import', 'tsx', entry], {
       PATH: process.env.PATH ?? '',
       ...backends.env,
       ...backends.awsEnv,
@@ -32,8 +32,6 @@ async function startReplica(t: TapLike, backends: SharedBackends, clockOffsetMs 
       LOG_LEVEL: 'error',
       STAGING_CLEANUP_INTERVAL_MINUTES: '1440',
       REPLICA_CLOCK_OFFSET_MS: String(clockOffsetMs)
-    },
-    stdio: ['ignore', 'ignore', 'inherit']
   })
   t.teardown(() => child.kill('SIGKILL'))
   for (let i = 0; i < 200; i++) {
