@@ -1,5 +1,5 @@
 // Builds an app on a fresh temp staging tree with a controllable clock; every test app goes through here.
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -95,4 +95,9 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number }
   await new Promise((resolve) => server.close(resolve))
   return port
+}
+
+/** What is stored in a tree: its entries minus the tree's own dot-entries (.tmp, .lock, .events). */
+export async function storedEntries(baseDir: string): Promise<string[]> {
+  return (await readdir(baseDir)).filter((n) => !n.startsWith('.'))
 }

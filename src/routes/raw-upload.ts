@@ -2,6 +2,7 @@
 // arrives (no multipart parsing), the fast path for clients that can send bytes as they are.
 import contentDisposition from 'content-disposition'
 import type { FastifyRequest } from 'fastify'
+import { PassThrough } from 'node:stream'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { AppError } from '../errors.js'
 import { expectedSha256 } from '../http/repr-digest.js'
@@ -66,7 +67,11 @@ export const rawUploadRoutes: FastifyPluginAsyncZod<{ services: StagingServices 
         sourceLocation: null,
         overwrite: request.query.overwrite
       },
-      request.raw,
+      // Through a PassThrough: when the draft refuses the body (over the cap, digest, disk full) the
+      // stage's pipeline destroys what it reads from, and destroying request.raw would destroy the
+      // socket before the 413 is sent (the client would see a reset, the log a 499). The body guard
+      // drains what is left of request.raw after the answer.
+      request.raw.pipe(new PassThrough({ highWaterMark: 1024 * 1024 })),
       { declaredBytes: declaredLength(request), expectedSha256: expectedSha256(request.headers['repr-digest']) }
     )
     return reply

@@ -5,7 +5,7 @@ import { readFile, readdir } from 'node:fs/promises'
 import { request } from 'node:http'
 import { join } from 'node:path'
 import t from 'tap'
-import { buildTestApp, multipartBody } from '../helper.js'
+import { buildTestApp, multipartBody, storedEntries } from '../helper.js'
 
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex')
 const digest = (b: string | Buffer) => `sha-256=:${createHash('sha256').update(b).digest('base64')}:`
@@ -124,7 +124,7 @@ t.test('size checks: 413 up front from Content-Length and while streaming a chun
     req.end()
   })
   t.equal(status, 413)
-  t.same(await readdir(baseDir).then((n) => n.filter((x) => x !== '.tmp')), [], 'nothing stored')
+  t.same(await storedEntries(baseDir), [], 'nothing stored')
   t.same(await leftovers(baseDir), [])
 })
 

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto'
-import { readFile, readdir } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { silentObserver } from '../../src/staging/observer.js'
 import { applicationEvent } from '../fakes/front-signer.js'
-import { buildTestApp } from '../helper.js'
+import { buildTestApp, storedEntries } from '../helper.js'
 
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex')
 const post = (payload: unknown, headers: Record<string, string> = {}) => ({
@@ -40,7 +40,7 @@ t.test('a frontapp payload that is not JSON is 422 InvalidJSON and leaves nothin
   const res = await app.inject(post({ data_id: 'evt_bad', source: 'frontapp', source_location: '{"id": "evt_bad",' }))
   t.equal(res.statusCode, 422)
   t.match(res.json(), { code: 'InvalidJSON', retryable: false })
-  t.same((await readdir(baseDir)).filter((n) => n !== '.lock'), ['.tmp'])
+  t.same(await storedEntries(baseDir), [])
 })
 
 t.test('repeat, conflict and overwrite follow the document rules', async (t) => {
