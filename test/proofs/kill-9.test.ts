@@ -99,7 +99,8 @@ t.test('kill -9 at many moments loses nothing acknowledged and shows nothing par
       if (rKey !== sKey) ops.push(op(rKey, 'sha', null, () => fetch(`${base}/v1/staging/local_upload/${rKey}/cleanup`, { method: 'POST', headers: json, body: JSON.stringify({ status: 'success' }) })))
       const [wKey] = pick(2)!
       if (wKey !== sKey && wKey !== rKey) {
-        // Marked success, then swept: either may be the moment of the kill.
+        // Marked success, then swept: either may be the moment of the kill (the mark may then stay).
+        model.get(`status:${wKey}`)?.pending.add('success')
         ops.push(op(wKey, 'sha', null, async () => {
           const marked = await fetch(`${base}/v1/staging/local_upload/${wKey}`, { method: 'PATCH', headers: json, body: JSON.stringify({ status: 'success' }) })
           if (!marked.ok) return marked
