@@ -13,6 +13,7 @@ import { MAX_PARAM_LENGTH, registerRouteNotFound } from './http/route-not-found.
 import { registerShutdownGate } from './http/shutdown-gate.js'
 import { registerHttpMetrics } from './metrics/http-metrics.js'
 import { documentRoutes } from './routes/documents.js'
+import { eventRoutes } from './routes/events.js'
 import { healthRoutes } from './routes/health.js'
 import { itemRoutes } from './routes/items.js'
 import { metricsRoutes } from './routes/metrics.js'
@@ -103,6 +104,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(itemRoutes, { services })
   await app.register(rawUploadRoutes, { services })
   await app.register(operationRoutes, { services })
+  await app.register(eventRoutes, { services })
   await app.register(structuredRoutes, { services })
   await app.register(webhookRoutes, { services })
   await app.register(metricsRoutes, { services })

@@ -102,5 +102,6 @@ async function createEngine(config: Config, clock: Clock, observer: StagingObser
     const { SharedEngine } = await import('./staging/shared/shared-engine.js')
     return new SharedEngine({ databaseUrl: config.storage.databaseUrl, s3: config.storage.s3, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, log })
   }
-  return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer })
+  const { segmentBytes, maxBytes, maxAgeMs } = config.events
+  return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, eventLog: { segmentBytes, maxBytes, maxAgeMs } })
 }

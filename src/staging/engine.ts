@@ -4,6 +4,7 @@
 // records + S3 bytes, src/staging/shared/). Both keep the same contract: one conformance suite
 // (test/staging/conformance.test.ts) runs against each.
 import type { FileHandle } from 'node:fs/promises'
+import type { EventFeed } from '../events/event-feed.js'
 import type { Readable } from 'node:stream'
 import type { WriteOptions, WrittenFile } from './draft.js'
 import type { IndexTotals, ListFilter } from './item-index.js'
@@ -58,6 +59,8 @@ export interface SweeperOptions {
 export interface StagingEngine {
   readonly name: StorageEngineName
   readonly limits: QuotaLimits
+  /** The durable event feed (GET /v1/events, push); null where the engine does not write one yet. */
+  readonly events: EventFeed | null
   /** Prepares the engine (loads the tree / runs migrations); returns how many items it holds. */
   init(): Promise<{ items: number }>
   close(): Promise<void>

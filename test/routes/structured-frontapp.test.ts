@@ -40,7 +40,7 @@ t.test('a frontapp payload that is not JSON is 422 InvalidJSON and leaves nothin
   const res = await app.inject(post({ data_id: 'evt_bad', source: 'frontapp', source_location: '{"id": "evt_bad",' }))
   t.equal(res.statusCode, 422)
   t.match(res.json(), { code: 'InvalidJSON', retryable: false })
-  t.same((await readdir(baseDir)).filter((n) => n !== '.lock'), ['.tmp'])
+  t.same((await readdir(baseDir)).filter((n) => n !== '.lock' && n !== '.events'), ['.tmp'])
 })
 
 t.test('repeat, conflict and overwrite follow the document rules', async (t) => {

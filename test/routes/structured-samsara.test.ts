@@ -136,7 +136,7 @@ t.test('upstream refusals and failures map to the catalogue', async (t) => {
     const res = await app.inject(post({ data_id: 'failing', source: 'samsara', source_location: '/fleet/drivers' }))
     t.equal(res.statusCode, c.status, c.name)
     t.equal(res.json().code, c.code, c.name)
-    t.same((await readdir(baseDir)).filter((n) => n !== '.lock'), ['.tmp'], `${c.name}: nothing left behind`)
+    t.same((await readdir(baseDir)).filter((n) => n !== '.lock' && n !== '.events'), ['.tmp'], `${c.name}: nothing left behind`)
   }
 })
 
@@ -192,13 +192,13 @@ t.test('too large for the item cap is 413, over the quota 507, and nothing is le
   const a = await capped.app.inject(post({ data_id: 'big', source: 'samsara', source_location: '/fleet/vehicles' }))
   t.equal(a.statusCode, 413)
   t.equal(a.json().code, 'PayloadTooLarge')
-  t.same((await readdir(capped.baseDir)).filter((n) => n !== '.lock'), ['.tmp'])
+  t.same((await readdir(capped.baseDir)).filter((n) => n !== '.lock' && n !== '.events'), ['.tmp'])
 
   const full = await samsaraApp(t, samsara.origin, { STAGING_MAX_SIZE_GB: '0.000002' })
   const b = await full.app.inject(post({ data_id: 'big', source: 'samsara', source_location: '/fleet/vehicles' }))
   t.equal(b.statusCode, 507)
   t.equal(b.json().code, 'QuotaExceeded')
-  t.same((await readdir(full.baseDir)).filter((n) => n !== '.lock'), ['.tmp'])
+  t.same((await readdir(full.baseDir)).filter((n) => n !== '.lock' && n !== '.events'), ['.tmp'])
 })
 
 t.test('auth_token with spaces or control characters is a ValidationError', async (t) => {

@@ -37,6 +37,8 @@ export interface SharedEngineOptions {
 
 export class SharedEngine implements StagingEngine {
   readonly name = 'shared' as const
+  /** No outbox table yet: the shared engine writes no events (README, "Events"). */
+  readonly events = null
   readonly pool: pg.Pool
   readonly objects: ObjectStore
   private readonly mutations: MutationLog

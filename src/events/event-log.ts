@@ -1,0 +1,236 @@
+// The local engine's event log: append-only segment files in {base}/.events. Appends made in the same
+// tick share one write and one fdatasync (group commit, as DirSyncBatcher does for renames), and an
+// append resolves only once its event is durable; readers and waiters see durable events only.
+import { randomUUID } from 'node:crypto'
+import { closeSync, fdatasync, ftruncateSync, openSync, statSync, write } from 'node:fs'
+import { mkdir, readdir, stat, truncate, unlink, appendFile } from 'node:fs/promises'
+import { fsyncPath } from '../staging/durable-fs.js'
+import { sequenceOf, toCloudEvent, type CloudEvent, type EventDraft } from './cloud-event.js'
+import { encodeLine, scanSegment, segmentFirstSeq, segmentPath } from './segment-file.js'
+import { RecentEvents } from './recent-events.js'
+import { LogWaiters } from './log-waiters.js'
+
+export interface EventLogOptions {
+  dir: string
+  /** A segment is closed and a new one begun once it holds this many bytes. */
+  segmentBytes: number
+  /** Whole old segments are deleted while the log is over this size or they are older than maxAgeMs. */
+  maxBytes: number
+  maxAgeMs: number
+  /** Wall clock for segment ages (file mtimes are wall-clock time too). */
+  now?: () => number
+}
+
+interface Segment {
+  first: number
+  path: string
+  bytes: number
+  lastWriteAt: number
+}
+
+interface Pending {
+  event: CloudEvent
+  line: string
+  resolve: (event: CloudEvent) => void
+  reject: (err: unknown) => void
+}
+
+const TRIM_EVERY_MS = 10_000
+
+export class EventLog {
+  private segments: Segment[] = []
+  private fd: number | null = null
+  private nextSeq = 1
+  private durable = 0
+  private pending: Pending[] = []
+  private flushing: Promise<void> | null = null
+  private scheduled = false
+  private lastTrimAt = 0
+  private readonly recent = new RecentEvents(2048)
+  private readonly waiters = new LogWaiters()
+  private readonly now: () => number
+
+  constructor(private readonly options: EventLogOptions) {
+    this.now = options.now ?? Date.now
+  }
+
+  /** The last durable sequence (0 for an empty log). */
+  get head(): number {
+    return this.durable
+  }
+
+  /** The oldest sequence still retained; `after` below oldest - 1 has lost events to trimming. */
+  get oldest(): number {
+    return this.segments[0]?.first ?? this.nextSeq
+  }
+
+  /** Finds the segments, drops a torn tail of the last one, and continues its numbering. */
+  async open(): Promise<void> {
+    await mkdir(this.options.dir, { recursive: true, mode: 0o750 })
+    const names = await readdir(this.options.dir)
+    const firsts = names.map((n) => segmentFirstSeq(n)).filter((n): n is number => n !== null).sort((a, b) => a - b)
+    for (const first of firsts) {
+      const path = segmentPath(this.options.dir, first)
+      const info = await stat(path)
+      this.segments.push({ first, path, bytes: info.size, lastWriteAt: info.mtimeMs })
+    }
+    const last = this.segments.at(-1)
+    if (last) {
+      const scan = await scanSegment(last.path, (e) => this.recent.push(e))
+      if (scan.validBytes === last.bytes + 1) {
+        // The last line is whole but its newline did not land: complete it.
+        await appendFile(last.path, '\n')
+      } else if (scan.validBytes !== last.bytes) {
+        await truncate(last.path, scan.validBytes)
+      }
+      last.bytes = scan.validBytes
+      this.durable = scan.lastSeq ?? last.first - 1
+      this.nextSeq = this.durable + 1
+      this.fd = openSync(last.path, 'a')
+    }
+    await this.trim()
+  }
+
+  /** Appends one event; resolves with it (id and sequence assigned) once it is on disk. */
+  append(draft: EventDraft): Promise<CloudEvent> {
+    const event = toCloudEvent(draft, this.nextSeq++, randomUUID())
+    return new Promise<CloudEvent>((resolve, reject) => {
+      this.pending.push({ event, line: encodeLine(event), resolve, reject })
+      if (!this.scheduled && !this.flushing) {
+        this.scheduled = true
+        setImmediate(() => this.startFlush())
+      }
+    })
+  }
+
+  /** Durable events after `after`, in order, at most `limit`. */
+  async read(after: number, limit: number): Promise<CloudEvent[]> {
+    const upTo = this.durable
+    if (after >= upTo) return []
+    const fromMemory = this.recent.after(after, limit)
+    if (fromMemory) return fromMemory
+    const out: CloudEvent[] = []
+    const start = Math.max(0, this.segments.findLastIndex((s) => s.first <= after + 1))
+    for (const segment of this.segments.slice(start)) {
+      await scanSegment(segment.path, (e) => {
+        const seq = sequenceOf(e)
+        if (seq > upTo) return false
+        if (seq > after) out.push(e)
+        return out.length < limit
+      }).catch((err: NodeJS.ErrnoException) => {
+        // Trimmed while we read: the caller sees what was read and asks again.
+        if (err.code !== 'ENOENT') throw err
+      })
+      if (out.length >= limit) break
+    }
+    return out
+  }
+
+  /** Resolves when an event after `after` is durable, after `ms`, when `signal` aborts or the log is interrupted. */
+  waitFor(after: number, ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.durable > after || ms <= 0) return Promise.resolve()
+    return this.waiters.wait(() => this.durable > after, ms, signal)
+  }
+
+  /** Wakes every waiter now and from now on (the app is closing). */
+  interrupt(): void {
+    this.waiters.interrupt()
+  }
+
+  /** Waits for appends in flight, then closes the active segment. */
+  async close(): Promise<void> {
+    this.interrupt()
+    while (this.flushing || this.scheduled || this.pending.length > 0) {
+      await (this.flushing ?? new Promise((r) => setImmediate(r)))
+    }
+    if (this.fd !== null) closeSync(this.fd)
+    this.fd = null
+  }
+
+  private startFlush(): void {
+    this.scheduled = false
+    const batch = this.pending
+    this.pending = []
+    if (batch.length === 0) return
+    this.flushing = this.flush(batch).finally(() => {
+      this.flushing = null
+      if (this.pending.length > 0) this.startFlush()
+    })
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    const data = Buffer.from(batch.map((p) => p.line).join(''))
+    let segment = this.segments.at(-1)
+    let goodBytes = segment?.bytes ?? 0
+    try {
+      if (!segment || this.fd === null || (segment.bytes > 0 && segment.bytes + data.length > this.options.segmentBytes)) {
+        segment = await this.rotate(sequenceOf(batch[0]!.event))
+        goodBytes = 0
+      }
+      await writeAll(this.fd!, data)
+      await datasync(this.fd!)
+    } catch (err) {
+      // Cut the partial write off, so later appends are not hidden behind a torn line at restart.
+      if (this.fd !== null && segment) {
+        try {
+          ftruncateSync(this.fd, goodBytes)
+        } catch {
+          // The next start drops the torn tail instead.
+        }
+      }
+      for (const p of batch) p.reject(err)
+      return
+    }
+    segment.bytes += data.length
+    segment.lastWriteAt = this.now()
+    for (const p of batch) this.recent.push(p.event)
+    this.durable = sequenceOf(batch.at(-1)!.event)
+    for (const p of batch) p.resolve(p.event)
+    this.waiters.check()
+    if (this.now() - this.lastTrimAt >= TRIM_EVERY_MS) await this.trim().catch(() => undefined)
+  }
+
+  /** Begins a new segment named after its first sequence; its directory entry is made durable first. */
+  private async rotate(firstSeq: number): Promise<Segment> {
+    if (this.fd !== null) closeSync(this.fd)
+    this.fd = null
+    const path = segmentPath(this.options.dir, firstSeq)
+    this.fd = openSync(path, 'a', 0o640)
+    const segment = { first: firstSeq, path, bytes: statSync(path).size, lastWriteAt: this.now() }
+    this.segments.push(segment)
+    await fsyncPath(this.options.dir)
+    await this.trim()
+    return segment
+  }
+
+  /** Deletes whole segments, oldest first, never the one being written. */
+  private async trim(): Promise<void> {
+    this.lastTrimAt = this.now()
+    const cutoff = this.now() - this.options.maxAgeMs
+    let total = this.segments.reduce((n, s) => n + s.bytes, 0)
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0]!
+      if (total <= this.options.maxBytes && oldest.lastWriteAt >= cutoff) break
+      this.segments.shift()
+      total -= oldest.bytes
+      this.recent.dropBefore(this.oldest)
+      await unlink(oldest.path).catch(() => undefined)
+    }
+  }
+}
+
+function writeAll(fd: number, data: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (offset: number) =>
+      write(fd, data, offset, data.length - offset, null, (err, n) => {
+        if (err) return reject(err)
+        if (offset + n < data.length) return step(offset + n)
+        resolve()
+      })
+    step(0)
+  })
+}
+
+function datasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())))
+}
