@@ -53,7 +53,9 @@ export const REDACTED = [
   '*.apiSecret',
   '*.appSecret',
   '*.apiKey',
-  '*.databaseUrl'
+  '*.databaseUrl',
+  '*.secret',
+  '*.headers["webhook-signature"]'
 ]
 
 export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): FastifyBaseLogger {
@@ -113,6 +115,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     const report = await services.engine.init()
     app.log.info({ items: report.items, engine: services.engine.name }, 'staging store ready')
     if (deps.schedule !== false) services.cleanupJob.start()
+    await services.pusher?.start()
+  })
+  // Push stops first: the feed's long-polls end on close, and the loop must not outlive the log.
+  app.addHook('preClose', async () => {
+    await services.pusher?.stop()
   })
   app.addHook('onClose', async () => {
     await services.cleanupJob.stop()
