@@ -1,6 +1,5 @@
 // The events of the feed as CloudEvents 1.0 (JSON format), one zod schema for the log, the API and push.
 import { z } from 'zod'
-import { itemRecordSchema } from '../staging/record.js'
 
 export const EVENT_SOURCE = '/apex-staging'
 
@@ -35,8 +34,10 @@ export const cloudEventSchema = z
       example: '0000000000000042'
     }),
     reason: z.enum(EVENT_REASONS).optional().meta({ description: 'Extension on `removed` (success, expired, deleted, orphan) and on a sweep\'s `status_changed` (abandoned)', example: 'success' }),
-    data: z.union([itemRecordSchema, z.record(z.string(), z.unknown())]).meta({
-      description: 'The item record after the change (for `removed`, the last record; for an orphan only `source` and `document_id`), or the sweep summary as `POST /v1/cleanup` answers it'
+    // One open object rather than a union with ItemRecord: the record's shape is documented there.
+    data: z.record(z.string(), z.unknown()).meta({
+      description: 'For item events the ItemRecord after the change (for `removed`, the last record; for an orphan only `source` and `document_id`); for `sweep.completed` the summary `POST /v1/cleanup` answers',
+      example: { document_id: 'DOC-123', source: 'frontapp', status: 'active' }
     })
   })
   .meta({ id: 'CloudEvent', description: 'One change of the staging area, a CloudEvents 1.0 event in JSON format' })

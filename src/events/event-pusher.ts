@@ -28,7 +28,7 @@ export interface EventPusherOptions {
   log: { warn(fields: object, msg: string): void; error(fields: object, msg: string): void }
   /** Backoff between failed rounds; tests shrink it. */
   backoff?: Partial<Pick<BackoffOptions, 'baseMs' | 'maxMs' | 'random'>>
-  /** Events read per round; the cursor is written once per round. */
+  /** Events read per round (default 16); the cursor is written once per round, so a crash re-sends at most a round. */
   batch?: number
 }
 
@@ -94,7 +94,7 @@ export class EventPusher {
       this.options.log.error({ lost_after: this.delivered, resumed_at: feed.oldest }, 'events were trimmed before they could be pushed')
       this.delivered = feed.oldest - 1
     }
-    const events = await feed.read(this.delivered, this.options.batch ?? 100)
+    const events = await feed.read(this.delivered, this.options.batch ?? 16)
     if (events.length === 0) return false
     const before = this.delivered
     try {
