@@ -1,10 +1,12 @@
 // The local engine's event log: append-only segment files in {base}/.events. Appends made in the same
 // tick share one write and one fdatasync (group commit, as DirSyncBatcher does for renames), and an
 // append resolves only once its event is durable; readers and waiters see durable events only.
+// Segments are preallocated with zeros and written in place, so an fdatasync flushes data only and
+// does not add a journal commit (file size and extents are unchanged) to those of the item writes.
 import { randomUUID } from 'node:crypto'
-import { closeSync, fdatasync, ftruncateSync, openSync, statSync, write } from 'node:fs'
-import { mkdir, readdir, stat, truncate, unlink, appendFile } from 'node:fs/promises'
-import { fsyncPath } from '../staging/durable-fs.js'
+import { closeSync, fdatasync, openSync, write } from 'node:fs'
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
+import { fsyncFd, fsyncPath } from '../staging/durable-fs.js'
 import { sequenceOf, toCloudEvent, type CloudEvent, type EventDraft } from './cloud-event.js'
 import { encodeLine, scanSegment, segmentFirstSeq, segmentPath } from './segment-file.js'
 import { RecentEvents } from './recent-events.js'
@@ -24,7 +26,10 @@ export interface EventLogOptions {
 interface Segment {
   first: number
   path: string
+  /** Where the data ends (the next line goes here). */
   bytes: number
+  /** The file's size, preallocated. */
+  size: number
   lastWriteAt: number
 }
 
@@ -64,7 +69,7 @@ export class EventLog {
     return this.segments[0]?.first ?? this.nextSeq
   }
 
-  /** Finds the segments, drops a torn tail of the last one, and continues its numbering. */
+  /** Finds the segments, zeroes a torn tail of the last one, and continues its numbering. */
   async open(): Promise<void> {
     await mkdir(this.options.dir, { recursive: true, mode: 0o750 })
     const names = await readdir(this.options.dir)
@@ -72,21 +77,21 @@ export class EventLog {
     for (const first of firsts) {
       const path = segmentPath(this.options.dir, first)
       const info = await stat(path)
-      this.segments.push({ first, path, bytes: info.size, lastWriteAt: info.mtimeMs })
+      this.segments.push({ first, path, bytes: info.size, size: info.size, lastWriteAt: info.mtimeMs })
     }
     const last = this.segments.at(-1)
     if (last) {
       const scan = await scanSegment(last.path, (e) => this.recent.push(e))
-      if (scan.validBytes === last.bytes + 1) {
-        // The last line is whole but its newline did not land: complete it.
-        await appendFile(last.path, '\n')
-      } else if (scan.validBytes !== last.bytes) {
-        await truncate(last.path, scan.validBytes)
+      this.fd = openSync(last.path, 'r+')
+      // Whatever follows the intact prefix (a torn line, or lines of a batch never acknowledged whose
+      // pages landed out of order) is zeroed, so no later write can line up with a stale line.
+      if (scan.validBytes < last.size) {
+        await zeroFill(this.fd, scan.validBytes, last.size)
+        await fsyncFd(this.fd)
       }
       last.bytes = scan.validBytes
       this.durable = scan.lastSeq ?? last.first - 1
       this.nextSeq = this.durable + 1
-      this.fd = openSync(last.path, 'a')
     }
     await this.trim()
   }
@@ -161,27 +166,20 @@ export class EventLog {
   private async flush(batch: Pending[]): Promise<void> {
     const data = Buffer.from(batch.map((p) => p.line).join(''))
     let segment = this.segments.at(-1)
-    let goodBytes = segment?.bytes ?? 0
     try {
-      if (!segment || this.fd === null || (segment.bytes > 0 && segment.bytes + data.length > this.options.segmentBytes)) {
+      if (!segment || this.fd === null || (segment.bytes > 0 && segment.bytes + data.length > segment.size)) {
         segment = await this.rotate(sequenceOf(batch[0]!.event))
-        goodBytes = 0
       }
-      await writeAll(this.fd!, data)
+      await writeAt(this.fd!, data, segment.bytes)
       await datasync(this.fd!)
     } catch (err) {
-      // Cut the partial write off, so later appends are not hidden behind a torn line at restart.
-      if (this.fd !== null && segment) {
-        try {
-          ftruncateSync(this.fd, goodBytes)
-        } catch {
-          // The next start drops the torn tail instead.
-        }
-      }
+      // Zero the partial write, so the next batch does not land behind a torn line.
+      if (this.fd !== null && segment) await zeroFill(this.fd, segment.bytes, segment.bytes + data.length).catch(() => undefined)
       for (const p of batch) p.reject(err)
       return
     }
     segment.bytes += data.length
+    segment.size = Math.max(segment.size, segment.bytes)
     segment.lastWriteAt = this.now()
     for (const p of batch) this.recent.push(p.event)
     this.durable = sequenceOf(batch.at(-1)!.event)
@@ -190,13 +188,21 @@ export class EventLog {
     if (this.now() - this.lastTrimAt >= TRIM_EVERY_MS) await this.trim().catch(() => undefined)
   }
 
-  /** Begins a new segment named after its first sequence; its directory entry is made durable first. */
+  /** Begins a new segment named after its first sequence: zero-filled to its size, synced, its entry made durable. */
   private async rotate(firstSeq: number): Promise<Segment> {
     if (this.fd !== null) closeSync(this.fd)
     this.fd = null
     const path = segmentPath(this.options.dir, firstSeq)
-    this.fd = openSync(path, 'a', 0o640)
-    const segment = { first: firstSeq, path, bytes: statSync(path).size, lastWriteAt: this.now() }
+    const fd = openSync(path, 'w+', 0o640)
+    try {
+      await zeroFill(fd, 0, this.options.segmentBytes)
+      await fsyncFd(fd)
+    } catch (err) {
+      closeSync(fd)
+      throw err
+    }
+    this.fd = fd
+    const segment = { first: firstSeq, path, bytes: 0, size: this.options.segmentBytes, lastWriteAt: this.now() }
     this.segments.push(segment)
     await fsyncPath(this.options.dir)
     await this.trim()
@@ -207,28 +213,36 @@ export class EventLog {
   private async trim(): Promise<void> {
     this.lastTrimAt = this.now()
     const cutoff = this.now() - this.options.maxAgeMs
-    let total = this.segments.reduce((n, s) => n + s.bytes, 0)
+    let total = this.segments.reduce((n, s) => n + s.size, 0)
     while (this.segments.length > 1) {
       const oldest = this.segments[0]!
       if (total <= this.options.maxBytes && oldest.lastWriteAt >= cutoff) break
       this.segments.shift()
-      total -= oldest.bytes
+      total -= oldest.size
       this.recent.dropBefore(this.oldest)
       await unlink(oldest.path).catch(() => undefined)
     }
   }
 }
 
-function writeAll(fd: number, data: Buffer): Promise<void> {
+const ZERO_CHUNK = 1024 * 1024
+
+function writeAt(fd: number, data: Buffer, position: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const step = (offset: number) =>
-      write(fd, data, offset, data.length - offset, null, (err, n) => {
+      write(fd, data, offset, data.length - offset, position + offset, (err, n) => {
         if (err) return reject(err)
         if (offset + n < data.length) return step(offset + n)
         resolve()
       })
     step(0)
   })
+}
+
+/** Writes zeros over [from, to): real blocks, so later in-place writes change no file metadata. */
+async function zeroFill(fd: number, from: number, to: number): Promise<void> {
+  const zeros = Buffer.alloc(Math.min(ZERO_CHUNK, Math.max(0, to - from)))
+  for (let at = from; at < to; at += zeros.length) await writeAt(fd, zeros.subarray(0, Math.min(zeros.length, to - at)), at)
 }
 
 function datasync(fd: number): Promise<void> {

@@ -197,9 +197,16 @@ export class StagingStore {
         error: null,
         expires_at: null
       }
+      // The event's append and fdatasync overlap the directory fsync of the rename (both are awaited
+      // before the answer): one disk round trip on the path instead of two.
+      let eventFailure: unknown = null
+      const recordEvent = () =>
+        this.events.staged(record, existing !== undefined).catch((err: unknown) => {
+          eventFailure = err ?? new Error('the event could not be recorded')
+        })
       try {
         await draft.seal(METADATA_FILE, JSON.stringify(record, null, 2))
-        await this.renameIntoPlace(draft.dir, input.source, input.documentId)
+        await this.renameIntoPlace(draft.dir, input.source, input.documentId, recordEvent)
       } catch (err) {
         throw storageError(err, `could not commit ${input.source}/${input.documentId}`)
       }
@@ -207,7 +214,8 @@ export class StagingStore {
       this.index.put(record)
       this.observer.bytesWritten(input.source, file.size)
       this.observer.itemCommitted(input.source, input.kind)
-      await this.events.staged(record, existing !== undefined)
+      // The item is in place either way; the caller learns that its event is not.
+      if (eventFailure !== null) throw storageError(eventFailure, `${input.source}/${input.documentId} was staged but its event could not be recorded`)
       return { record, created: true }
     })
   }
@@ -286,7 +294,7 @@ export class StagingStore {
    * commit whose rename landed before it started (group commit), and the caller is answered only
    * after it.
    */
-  private async renameIntoPlace(draftDir: string, source: Source, documentId: string): Promise<void> {
+  private async renameIntoPlace(draftDir: string, source: Source, documentId: string, alongsideSync: () => Promise<void>): Promise<void> {
     const sourceDir = join(this.options.baseDir, source)
     await this.ensureSourceDir(sourceDir)
     const finalDir = join(sourceDir, documentId)
@@ -315,10 +323,10 @@ export class StagingStore {
       throw err
     }
     if (replaced) {
-      await Promise.all([this.dirSync.sync(sourceDir), this.dirSync.sync(this.tmpDir)])
+      await Promise.all([this.dirSync.sync(sourceDir), this.dirSync.sync(this.tmpDir), alongsideSync()])
       await rm(parked, { recursive: true, force: true })
     } else {
-      await this.dirSync.sync(sourceDir)
+      await Promise.all([this.dirSync.sync(sourceDir), alongsideSync()])
     }
   }
 

@@ -1,6 +1,6 @@
 // GET /v1/events through HTTP on real temp trees: every change as one CloudEvent in order, long-polling,
 // numbering and delivery exactly once across a restart, 410 after trimming, validation.
-import { readdir, readFile, writeFile, appendFile } from 'node:fs/promises'
+import { open, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
@@ -22,6 +22,9 @@ async function page(app: FastifyInstance, query: string): Promise<{ events: Ev[]
   if (res.statusCode !== 200) throw new Error(`GET /v1/events?${query}: ${res.statusCode} ${res.body}`)
   return res.json()
 }
+
+/** A segment's data: the zeros of its preallocated rest cut off. */
+const dataOf = (text: string) => text.replace(/\0+$/, '')
 
 const short = (e: Ev) => `${e.type.replace('com.apex.staging.', '')} ${e.subject ?? '-'}${e.reason ? ` ${e.reason}` : ''}`
 
@@ -66,7 +69,7 @@ t.test('every change is one CloudEvent, in order, durable when answered', async 
 
   // Durable before answered: the segment on disk already holds every event.
   const dir = join((app.staging.config.baseDir), '.events')
-  const lines = (await readFile(join(dir, (await readdir(dir))[0]!), 'utf8')).trim().split('\n')
+  const lines = dataOf(await readFile(join(dir, (await readdir(dir))[0]!), 'utf8')).trim().split('\n')
   t.equal(lines.length, 9, 'all on disk')
 })
 
@@ -151,15 +154,30 @@ t.test('a torn tail after kill -9 is dropped at start and numbering continues', 
   const dir = join(baseDir, '.events')
   const segment = join(dir, (await readdir(dir))[0]!)
   const whole = await readFile(segment, 'utf8')
-  await appendFile(segment, whole.split('\n')[0]!.slice(0, 40)) // half a line, as a crash mid-write leaves it
+  // Half a line where the next would go, as a crash mid-write leaves it.
+  const handle = await open(segment, 'r+')
+  await handle.write(whole.split('\n')[0]!.slice(0, 40), Buffer.byteLength(dataOf(whole)))
+  await handle.close()
   const second = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
-  t.equal(await readFile(segment, 'utf8'), whole, 'the torn line is cut off')
+  t.equal(dataOf(await readFile(segment, 'utf8')), dataOf(whole), 'the torn line is zeroed')
   await upload(second.app, 'K3', 'k3')
   const { events } = await page(second.app, 'after=0')
   t.same(events.map((e) => Number(e.sequence)), [1, 2, 3, 4])
 
-  // A corrupt line (bytes flipped) ends the valid log the same way.
+  // A whole line beyond a gap of zeros (a batch whose pages landed out of order, never acknowledged)
+  // is not read, and is zeroed so that no later write can line up with it.
   await second.app.close()
+  const stale = (await readFile(segment, 'utf8')).split('\n')[1]! + '\n'
+  const gapAt = Buffer.byteLength(dataOf(await readFile(segment, 'utf8'))) + 300
+  const h2 = await open(segment, 'r+')
+  await h2.write(stale, gapAt)
+  await h2.close()
+  const again = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
+  t.same((await page(again.app, 'after=0')).events.map((e) => Number(e.sequence)), [1, 2, 3, 4], 'the stale line is not an event')
+  t.notOk((await readFile(segment, 'utf8')).slice(gapAt).includes(stale), 'and it is gone from the file')
+  await again.app.close()
+
+  // A corrupt line (bytes flipped) ends the valid log the same way.
   await writeFile(segment, (await readFile(segment, 'utf8')).replace(/"K3"/, '"K9"'))
   const third = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
   t.same((await page(third.app, 'after=0')).events.map((e) => Number(e.sequence)), [1, 2, 3])
