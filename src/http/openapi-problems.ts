@@ -10,7 +10,7 @@ export const ERROR_MEANINGS: Record<ErrorCode, string> = {
   NotFound: 'no such item (or no such route)',
   MethodNotAllowed: 'the path exists but does not take this method; `Allow` lists the methods it takes',
   Conflict: 'the item exists with different content and `overwrite` was not set',
-  EventsGone: 'GET /v1/events with an `after` older than the retained log: `oldest_sequence` says where to resume (after `oldest_sequence - 1`); the events between are lost to this consumer',
+  EventsGone: 'GET /v1/events with an `after` older than the retained log: `oldest_sequence` says where to resume (after `oldest_sequence - 1`); the events between are lost to this consumer. Also an `after` past the newest event (`newest_sequence`): a position from another log, e.g. after the tree was replaced',
   DigestMismatch: 'the body\'s sha-256 differs from the `Repr-Digest: sha-256=:<base64>:` the client sent; nothing was stored',
   InvalidTransition: 'the status change is not allowed (allowed: active → success | failed, failed → active, a status to itself)',
   PayloadTooLarge: 'the item is over STAGING_MAX_DOCUMENT_MB',

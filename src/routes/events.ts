@@ -29,6 +29,13 @@ export const eventRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> =
       }
     }
     gone()
+    // A position past the newest event comes from another log (the tree was replaced): waiting would
+    // hide that until the new log grew past it and then skip its first events.
+    if (after > feed.head) {
+      throw new AppError('EventsGone', `after ${after} is past the newest event ${feed.head}: this position is from another event log; start again from 0`, {
+        extra: { oldest_sequence: feed.oldest, newest_sequence: feed.head }
+      })
+    }
     if (wait > 0 && feed.head <= after) {
       const left = new AbortController()
       const onClose = () => left.abort()

@@ -183,6 +183,24 @@ t.test('a torn tail after kill -9 is dropped at start and numbering continues', 
   t.same((await page(third.app, 'after=0')).events.map((e) => Number(e.sequence)), [1, 2, 3])
 })
 
+t.test('an `after` past the newest event (a position from another log) is 410 too, not an endless wait', async (t) => {
+  const { app } = await buildTestApp(t)
+  await upload(app, 'P', 'p')
+  const res = await app.inject({ method: 'GET', url: '/v1/events?after=500&wait=30' })
+  t.equal(res.statusCode, 410)
+  t.match(res.json(), { code: 'EventsGone', oldest_sequence: 1, newest_sequence: 1 })
+})
+
+t.test('the event series exist from the first scrape, push or not', async (t) => {
+  const { app } = await buildTestApp(t)
+  await upload(app, 'M', 'm')
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  t.match(text, /^staging_events_last_sequence 1$/m)
+  t.match(text, /^staging_events_pending 0$/m, 'nothing pending without push')
+  t.match(text, /^staging_events_delivered_total 0$/m)
+  t.match(text, /^staging_event_delivery_failures_total 0$/m)
+})
+
 t.test('bad queries are 400 ValidationError; the feed needs a token', async (t) => {
   const { app } = await buildTestApp(t)
   for (const q of ['after=-1', 'after=x', 'limit=0', 'limit=1001', 'wait=61', 'wait=-1']) {
