@@ -1,14 +1,15 @@
 // The local engine's event log: append-only segment files in {base}/.events. Appends made in the same
 // tick share one write and one fdatasync (group commit, as DirSyncBatcher does for renames), and an
 // append resolves only once its event is durable; readers and waiters see durable events only.
-// Segments are preallocated with zeros and written in place, so an fdatasync flushes data only and
-// does not add a journal commit (file size and extents are unchanged) to those of the item writes.
+// Segments are zero-filled ahead of their data (1 MiB at a time) and written in place, so an fdatasync
+// flushes data only and adds no journal commit (size and extents are unchanged) to the item writes'.
 import { randomUUID } from 'node:crypto'
-import { closeSync, fdatasync, openSync, write } from 'node:fs'
+import { closeSync, openSync } from 'node:fs'
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
 import { fsyncFd, fsyncPath } from '../staging/durable-fs.js'
 import { sequenceOf, toCloudEvent, type CloudEvent, type EventDraft } from './cloud-event.js'
 import { encodeLine, scanSegment, segmentFirstSeq, segmentPath } from './segment-file.js'
+import { datasync, writeAt, zeroFill } from './segment-io.js'
 import { RecentEvents } from './recent-events.js'
 import { LogWaiters } from './log-waiters.js'
 
@@ -41,6 +42,8 @@ interface Pending {
 }
 
 const TRIM_EVERY_MS = 10_000
+/** How far ahead of the data a segment is zero-filled: one metadata sync per step, not per append. */
+const PREALLOCATE_STEP = 1024 * 1024
 
 export class EventLog {
   private segments: Segment[] = []
@@ -167,9 +170,10 @@ export class EventLog {
     const data = Buffer.from(batch.map((p) => p.line).join(''))
     let segment = this.segments.at(-1)
     try {
-      if (!segment || this.fd === null || (segment.bytes > 0 && segment.bytes + data.length > segment.size)) {
+      if (!segment || this.fd === null || (segment.bytes > 0 && segment.bytes + data.length > this.options.segmentBytes)) {
         segment = await this.rotate(sequenceOf(batch[0]!.event))
       }
+      if (segment.bytes + data.length > segment.size) await this.grow(segment, segment.bytes + data.length)
       await writeAt(this.fd!, data, segment.bytes)
       await datasync(this.fd!)
     } catch (err) {
@@ -188,25 +192,28 @@ export class EventLog {
     if (this.now() - this.lastTrimAt >= TRIM_EVERY_MS) await this.trim().catch(() => undefined)
   }
 
-  /** Begins a new segment named after its first sequence: zero-filled to its size, synced, its entry made durable. */
+  /** Begins a new, empty segment named after its first sequence; its directory entry is made durable. */
   private async rotate(firstSeq: number): Promise<Segment> {
     if (this.fd !== null) closeSync(this.fd)
     this.fd = null
     const path = segmentPath(this.options.dir, firstSeq)
-    const fd = openSync(path, 'w+', 0o640)
-    try {
-      await zeroFill(fd, 0, this.options.segmentBytes)
-      await fsyncFd(fd)
-    } catch (err) {
-      closeSync(fd)
-      throw err
-    }
-    this.fd = fd
-    const segment = { first: firstSeq, path, bytes: 0, size: this.options.segmentBytes, lastWriteAt: this.now() }
+    this.fd = openSync(path, 'w+', 0o640)
+    const segment = { first: firstSeq, path, bytes: 0, size: 0, lastWriteAt: this.now() }
     this.segments.push(segment)
     await fsyncPath(this.options.dir)
     await this.trim()
     return segment
+  }
+
+  /**
+   * Zero-fills the segment ahead of its data, a step at a time (up to its rotation size), and syncs
+   * that once: the many fdatasyncs of the appends that follow then change no file metadata.
+   */
+  private async grow(segment: Segment, needed: number): Promise<void> {
+    const size = Math.max(needed, Math.min(segment.size + PREALLOCATE_STEP, this.options.segmentBytes))
+    await zeroFill(this.fd!, segment.size, size)
+    await fsyncFd(this.fd!)
+    segment.size = size
   }
 
   /** Deletes whole segments, oldest first, never the one being written. */
@@ -223,28 +230,4 @@ export class EventLog {
       await unlink(oldest.path).catch(() => undefined)
     }
   }
-}
-
-const ZERO_CHUNK = 1024 * 1024
-
-function writeAt(fd: number, data: Buffer, position: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (offset: number) =>
-      write(fd, data, offset, data.length - offset, position + offset, (err, n) => {
-        if (err) return reject(err)
-        if (offset + n < data.length) return step(offset + n)
-        resolve()
-      })
-    step(0)
-  })
-}
-
-/** Writes zeros over [from, to): real blocks, so later in-place writes change no file metadata. */
-async function zeroFill(fd: number, from: number, to: number): Promise<void> {
-  const zeros = Buffer.alloc(Math.min(ZERO_CHUNK, Math.max(0, to - from)))
-  for (let at = from; at < to; at += zeros.length) await writeAt(fd, zeros.subarray(0, Math.min(zeros.length, to - at)), at)
-}
-
-function datasync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())))
 }
