@@ -4,7 +4,7 @@
 // Segments are zero-filled ahead of their data (1 MiB at a time) and written in place, so an fdatasync
 // flushes data only and adds no journal commit (size and extents are unchanged) to the item writes'.
 import { randomUUID } from 'node:crypto'
-import { closeSync, openSync } from 'node:fs'
+import { closeSync, ftruncateSync, openSync } from 'node:fs'
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
 import { fsyncFd, fsyncPath } from '../staging/durable-fs.js'
 import { sequenceOf, toCloudEvent, type CloudEvent, type EventDraft } from './cloud-event.js'
@@ -210,10 +210,19 @@ export class EventLog {
    * that once: the many fdatasyncs of the appends that follow then change no file metadata.
    */
   private async grow(segment: Segment, needed: number): Promise<void> {
-    const size = Math.max(needed, Math.min(segment.size + PREALLOCATE_STEP, this.options.segmentBytes))
-    await zeroFill(this.fd!, segment.size, size)
+    const ahead = Math.max(needed, Math.min(segment.size + PREALLOCATE_STEP, this.options.segmentBytes))
+    try {
+      await zeroFill(this.fd!, segment.size, ahead)
+    } catch (err) {
+      // A nearly full disk: give back what the zero-fill took, and write just the batch if it fits.
+      ftruncateSync(this.fd!, segment.size)
+      if (ahead === needed || !['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err
+      await zeroFill(this.fd!, segment.size, needed)
+      segment.size = needed
+      return
+    }
     await fsyncFd(this.fd!)
-    segment.size = size
+    segment.size = ahead
   }
 
   /** Deletes whole segments, oldest first, never the one being written. */
