@@ -117,8 +117,9 @@ export async function createServices(config: Config, log: FastifyBaseLogger, dep
 
 function createPusher(config: Config, engine: StagingEngine, upstream: UpstreamClient, guard: AddressGuard, log: FastifyBaseLogger, deps: ServiceDeps): EventPusher | null {
   if (config.events.pushUrl === '') return null
-  if (!engine.events) {
-    log.warn({ engine: engine.name }, 'STAGING_EVENTS_URL is set but this storage engine writes no events yet: nothing will be pushed')
+  if (!(engine instanceof LocalEngine) || !engine.events) {
+    // Every replica would push every event: push needs one deliverer per fleet (a leader), not built yet.
+    log.warn({ engine: engine.name }, 'STAGING_EVENTS_URL is set but push runs only under STAGING_STORAGE=local; GET /v1/events serves the feed')
     return null
   }
   return new EventPusher({
@@ -138,7 +139,7 @@ async function createEngine(config: Config, clock: Clock, observer: StagingObser
   if (config.storage.engine === 'shared') {
     // Loaded only when chosen: the AWS SDK and pg would otherwise slow every local start.
     const { SharedEngine } = await import('./staging/shared/shared-engine.js')
-    return new SharedEngine({ databaseUrl: config.storage.databaseUrl, s3: config.storage.s3, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, log })
+    return new SharedEngine({ databaseUrl: config.storage.databaseUrl, s3: config.storage.s3, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, log, eventMaxAgeMs: config.events.maxAgeMs })
   }
   const { segmentBytes, maxBytes, maxAgeMs } = config.events
   return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, eventLog: { segmentBytes, maxBytes, maxAgeMs } })

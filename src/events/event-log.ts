@@ -111,6 +111,9 @@ export class EventLog {
     })
   }
 
+  /** The log is this process's own: always current. */
+  async refresh(): Promise<void> {}
+
   /** Durable events after `after`, in order, at most `limit`. */
   async read(after: number, limit: number): Promise<CloudEvent[]> {
     const upTo = this.durable

@@ -23,6 +23,7 @@ export const eventRoutes: FastifyPluginAsyncZod<{ services: StagingServices }> =
   }, async (request, reply) => {
     if (!feed) throw new AppError('Unavailable', `the ${services.engine.name} storage engine does not write events yet`)
     const { after, limit, wait } = request.query
+    await feed.refresh()
     const gone = () => {
       if (after < feed.oldest - 1) {
         throw new AppError('EventsGone', `the events after ${after} were trimmed; the oldest retained sequence is ${feed.oldest}`, { extra: { oldest_sequence: feed.oldest } })
