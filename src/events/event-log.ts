@@ -42,6 +42,8 @@ interface Pending {
 }
 
 const TRIM_EVERY_MS = 10_000
+/** Batches written and syncing at once. */
+const MAX_IN_FLIGHT = 2
 /** How far ahead of the data a segment is zero-filled: one metadata sync per step, not per append. */
 const PREALLOCATE_STEP = 1024 * 1024
 
@@ -51,8 +53,15 @@ export class EventLog {
   private nextSeq = 1
   private durable = 0
   private pending: Pending[] = []
-  private flushing: Promise<void> | null = null
   private scheduled = false
+  /** Batches written or syncing and not yet answered. */
+  private inFlight = 0
+  /** Placements (rotate, grow, write) happen one at a time, in sequence order. */
+  private placing: Promise<void> = Promise.resolve()
+  /** Answers happen in sequence order: each batch waits for the one before it. */
+  private completing: Promise<void> = Promise.resolve()
+  /** An fdatasync failed: what is on disk is unknown, so the log takes no more appends. */
+  private broken: unknown = null
   private lastTrimAt = 0
   private readonly recent = new RecentEvents(2048)
   private readonly waiters = new LogWaiters()
@@ -104,10 +113,7 @@ export class EventLog {
     const event = toCloudEvent(draft, this.nextSeq++, randomUUID())
     return new Promise<CloudEvent>((resolve, reject) => {
       this.pending.push({ event, line: encodeLine(event), resolve, reject })
-      if (!this.scheduled && !this.flushing) {
-        this.scheduled = true
-        setImmediate(() => this.startFlush())
-      }
+      this.schedule()
     })
   }
 
@@ -151,48 +157,95 @@ export class EventLog {
   /** Waits for appends in flight, then closes the active segment. */
   async close(): Promise<void> {
     this.interrupt()
-    while (this.flushing || this.scheduled || this.pending.length > 0) {
-      await (this.flushing ?? new Promise((r) => setImmediate(r)))
+    while (this.inFlight > 0 || this.scheduled || this.pending.length > 0) {
+      await (this.inFlight > 0 ? this.completing : new Promise((r) => setImmediate(r)))
     }
     if (this.fd !== null) closeSync(this.fd)
     this.fd = null
   }
 
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= MAX_IN_FLIGHT || this.pending.length === 0) return
+    this.scheduled = true
+    setImmediate(() => this.startFlush())
+  }
+
+  /**
+   * One batch: one write and one fdatasync. Up to MAX_IN_FLIGHT batches overlap (the next is written
+   * while the one before syncs), so a batch rarely waits out a whole sync it was too late for; they
+   * are placed one at a time and answered in order.
+   */
   private startFlush(): void {
     this.scheduled = false
     const batch = this.pending
     this.pending = []
     if (batch.length === 0) return
-    this.flushing = this.flush(batch).finally(() => {
-      this.flushing = null
-      if (this.pending.length > 0) this.startFlush()
+    this.inFlight++
+    const data = Buffer.from(batch.map((p) => p.line).join(''))
+    const before = this.completing
+    const placed = this.placing.then(() => this.place(data, sequenceOf(batch[0]!.event), before))
+    this.placing = placed.then(
+      () => undefined,
+      () => undefined
+    )
+    const synced = placed.then(
+      (fd) =>
+        datasync(fd).then(
+          () => null,
+          (err: unknown) => {
+            this.broken ??= err ?? new Error('fdatasync failed')
+            return this.broken
+          }
+        ),
+      (err: unknown) => err ?? new Error('the event log write failed')
+    )
+    this.completing = synced.then(async (failure) => {
+      await before
+      this.complete(batch, failure)
+    })
+    this.completing.finally(() => {
+      this.inFlight--
+      this.schedule()
     })
   }
 
-  private async flush(batch: Pending[]): Promise<void> {
-    const data = Buffer.from(batch.map((p) => p.line).join(''))
+  /** Writes the batch where the data ends (rotating or growing the segment first); returns the descriptor to sync. */
+  private async place(data: Buffer, firstSeq: number, before: Promise<void>): Promise<number> {
+    if (this.broken) throw this.broken
     let segment = this.segments.at(-1)
+    if (!segment || this.fd === null || (segment.bytes > 0 && segment.bytes + data.length > this.options.segmentBytes)) {
+      // The old segment's descriptor is closed only once the syncs on it are done.
+      await before
+      segment = await this.rotate(firstSeq)
+    }
+    if (segment.bytes + data.length > segment.size) await this.grow(segment, segment.bytes + data.length)
+    const fd = this.fd!
+    const at = segment.bytes
     try {
-      if (!segment || this.fd === null || (segment.bytes > 0 && segment.bytes + data.length > this.options.segmentBytes)) {
-        segment = await this.rotate(sequenceOf(batch[0]!.event))
-      }
-      if (segment.bytes + data.length > segment.size) await this.grow(segment, segment.bytes + data.length)
-      await writeAt(this.fd!, data, segment.bytes)
-      await datasync(this.fd!)
+      await writeAt(fd, data, at)
     } catch (err) {
       // Zero the partial write, so the next batch does not land behind a torn line.
-      if (this.fd !== null && segment) await zeroFill(this.fd, segment.bytes, segment.bytes + data.length).catch(() => undefined)
-      for (const p of batch) p.reject(err)
-      return
+      await zeroFill(fd, at, at + data.length).catch(() => undefined)
+      throw err
     }
     segment.bytes += data.length
     segment.size = Math.max(segment.size, segment.bytes)
     segment.lastWriteAt = this.now()
+    return fd
+  }
+
+  private complete(batch: Pending[], failure: unknown): void {
+    // A batch after a failed sync is refused too: its lines may sit behind a torn one.
+    const err = failure ?? this.broken
+    if (err) {
+      for (const p of batch) p.reject(err)
+      return
+    }
     for (const p of batch) this.recent.push(p.event)
     this.durable = sequenceOf(batch.at(-1)!.event)
     for (const p of batch) p.resolve(p.event)
     this.waiters.check()
-    if (this.now() - this.lastTrimAt >= TRIM_EVERY_MS) await this.trim().catch(() => undefined)
+    if (this.now() - this.lastTrimAt >= TRIM_EVERY_MS) this.trim().catch(() => undefined)
   }
 
   /** Begins a new, empty segment named after its first sequence; its directory entry is made durable. */
