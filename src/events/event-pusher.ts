@@ -1,7 +1,8 @@
 // Push delivery: every event POSTed to STAGING_EVENTS_URL in sequence order, one at a time, signed,
 // through the project's upstream client (SSRF guard, timeouts). At least once: the cursor advances
-// only past events the receiver answered 2xx, is kept durably, and a failure is retried, after
-// exponential backoff with jitter, from the first event not acknowledged.
+// only past events the receiver answered 2xx and is kept durably (written behind the deliveries, one
+// atomic write at a time); a failure is retried from the first event not acknowledged, after
+// exponential backoff with jitter.
 import { finished } from 'node:stream/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { RequestGuard, UpstreamClient } from '../upstream/http-client.js'
@@ -28,7 +29,7 @@ export interface EventPusherOptions {
   log: { warn(fields: object, msg: string): void; error(fields: object, msg: string): void }
   /** Backoff between failed rounds; tests shrink it. */
   backoff?: Partial<Pick<BackoffOptions, 'baseMs' | 'maxMs' | 'random'>>
-  /** Events read per round (default 16); the cursor is written once per round, so a crash re-sends at most a round. */
+  /** Events read per round (default 16). */
   batch?: number
 }
 
@@ -39,6 +40,9 @@ export class EventPusher {
   delivered = 0
   private readonly stopping = new AbortController()
   private running: Promise<void> | null = null
+  /** The value in the cursor file, and the write of a newer one in progress. */
+  private persisted = 0
+  private persisting: Promise<void> | null = null
   private readonly backoff: Pick<BackoffOptions, 'baseMs' | 'maxMs' | 'random'>
   private observer: DeliveryObserver
 
@@ -59,6 +63,7 @@ export class EventPusher {
 
   async start(): Promise<void> {
     this.delivered = await this.options.cursor.read()
+    this.persisted = this.delivered
     this.running = this.run()
   }
 
@@ -67,6 +72,9 @@ export class EventPusher {
     this.stopping.abort()
     await this.running
     this.running = null
+    await this.persisting
+    this.persist()
+    await this.persisting
   }
 
   private async run(): Promise<void> {
@@ -96,17 +104,35 @@ export class EventPusher {
     }
     const events = await feed.read(this.delivered, this.options.batch ?? 16)
     if (events.length === 0) return false
-    const before = this.delivered
-    try {
-      for (const event of events) {
-        await this.deliver(event, signal)
-        this.delivered = sequenceOf(event)
-        this.observer.delivered()
-      }
-    } finally {
-      if (this.delivered > before) await this.options.cursor.write(this.delivered)
+    for (const event of events) {
+      await this.deliver(event, signal)
+      this.delivered = sequenceOf(event)
+      this.observer.delivered()
+      this.persist()
     }
     return true
+  }
+
+  /**
+   * Keeps the cursor file following `delivered` without holding deliveries up: one atomic write at a
+   * time, each with the newest value, so after a crash at most the events acknowledged during the
+   * last write are sent again.
+   */
+  private persist(): void {
+    if (this.persisting) return
+    this.persisting = (async () => {
+      while (this.persisted < this.delivered) {
+        const value = this.delivered
+        try {
+          await this.options.cursor.write(value)
+          this.persisted = value
+        } catch (err) {
+          this.options.log.error({ err: errorSummary(err) }, 'could not save the event push cursor; events may be pushed again after a restart')
+          break
+        }
+      }
+      this.persisting = null
+    })()
   }
 
   private async deliver(event: CloudEvent, signal: AbortSignal): Promise<void> {
