@@ -1,38 +1,16 @@
 // The local engine's event log: append-only segment files in {base}/.events. Appends made in the same
 // tick share one write and one fdatasync (group commit, as DirSyncBatcher does for renames), and an
 // append resolves only once its event is durable; readers and waiters see durable events only.
-// Segments are zero-filled ahead of their data (1 MiB at a time) and written in place, so an fdatasync
-// flushes data only and adds no journal commit (size and extents are unchanged) to the item writes'.
+// The files themselves (segments, preallocation, rotation, trimming) are SegmentFiles'.
 import { randomUUID } from 'node:crypto'
-import { closeSync, ftruncateSync, openSync } from 'node:fs'
-import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
-import { fsyncFd, fsyncPath } from '../staging/durable-fs.js'
 import { sequenceOf, toCloudEvent, type CloudEvent, type EventDraft } from './cloud-event.js'
-import { encodeLine, scanSegment, segmentFirstSeq, segmentPath } from './segment-file.js'
-import { datasync, writeAt, zeroFill } from './segment-io.js'
+import { encodeLine, scanSegment } from './segment-file.js'
+import { SegmentFiles, type SegmentOptions } from './segment-files.js'
+import { datasync } from './segment-io.js'
 import { RecentEvents } from './recent-events.js'
 import { LogWaiters } from './log-waiters.js'
 
-export interface EventLogOptions {
-  dir: string
-  /** A segment is closed and a new one begun once it holds this many bytes. */
-  segmentBytes: number
-  /** Whole old segments are deleted while the log is over this size or they are older than maxAgeMs. */
-  maxBytes: number
-  maxAgeMs: number
-  /** Wall clock for segment ages (file mtimes are wall-clock time too). */
-  now?: () => number
-}
-
-interface Segment {
-  first: number
-  path: string
-  /** Where the data ends (the next line goes here). */
-  bytes: number
-  /** The file's size, preallocated. */
-  size: number
-  lastWriteAt: number
-}
+export type EventLogOptions = Omit<SegmentOptions, 'now'> & { now?: () => number }
 
 interface Pending {
   event: CloudEvent
@@ -44,12 +22,9 @@ interface Pending {
 const TRIM_EVERY_MS = 10_000
 /** Batches written and syncing at once. */
 const MAX_IN_FLIGHT = 2
-/** How far ahead of the data a segment is zero-filled: one metadata sync per step, not per append. */
-const PREALLOCATE_STEP = 1024 * 1024
 
 export class EventLog {
-  private segments: Segment[] = []
-  private fd: number | null = null
+  private readonly files: SegmentFiles
   private nextSeq = 1
   private durable = 0
   private pending: Pending[] = []
@@ -67,8 +42,9 @@ export class EventLog {
   private readonly waiters = new LogWaiters()
   private readonly now: () => number
 
-  constructor(private readonly options: EventLogOptions) {
+  constructor(options: EventLogOptions) {
     this.now = options.now ?? Date.now
+    this.files = new SegmentFiles({ ...options, now: this.now })
   }
 
   /** The last durable sequence (0 for an empty log). */
@@ -78,34 +54,17 @@ export class EventLog {
 
   /** The oldest sequence still retained; `after` below oldest - 1 has lost events to trimming. */
   get oldest(): number {
-    return this.segments[0]?.first ?? this.nextSeq
+    return this.files.segments[0]?.first ?? this.nextSeq
   }
 
-  /** Finds the segments, zeroes a torn tail of the last one, and continues its numbering. */
+  /** Opens the segments (a torn tail of the last is dropped) and continues the numbering after it. */
   async open(): Promise<void> {
-    await mkdir(this.options.dir, { recursive: true, mode: 0o750 })
-    const names = await readdir(this.options.dir)
-    const firsts = names.map((n) => segmentFirstSeq(n)).filter((n): n is number => n !== null).sort((a, b) => a - b)
-    for (const first of firsts) {
-      const path = segmentPath(this.options.dir, first)
-      const info = await stat(path)
-      this.segments.push({ first, path, bytes: info.size, size: info.size, lastWriteAt: info.mtimeMs })
+    const lastSeq = await this.files.open((e) => this.recent.push(e))
+    if (lastSeq !== null) {
+      this.durable = lastSeq
+      this.nextSeq = lastSeq + 1
     }
-    const last = this.segments.at(-1)
-    if (last) {
-      const scan = await scanSegment(last.path, (e) => this.recent.push(e))
-      this.fd = openSync(last.path, 'r+')
-      // Whatever follows the intact prefix (a torn line, or lines of a batch never acknowledged whose
-      // pages landed out of order) is zeroed, so no later write can line up with a stale line.
-      if (scan.validBytes < last.size) {
-        await zeroFill(this.fd, scan.validBytes, last.size)
-        await fsyncFd(this.fd)
-      }
-      last.bytes = scan.validBytes
-      this.durable = scan.lastSeq ?? last.first - 1
-      this.nextSeq = this.durable + 1
-    }
-    await this.trim()
+    this.lastTrimAt = this.now()
   }
 
   /** Appends one event; resolves with it (id and sequence assigned) once it is on disk. */
@@ -127,8 +86,9 @@ export class EventLog {
     const fromMemory = this.recent.after(after, limit)
     if (fromMemory) return fromMemory
     const out: CloudEvent[] = []
-    const start = Math.max(0, this.segments.findLastIndex((s) => s.first <= after + 1))
-    for (const segment of this.segments.slice(start)) {
+    const segments = this.files.segments
+    const start = Math.max(0, segments.findLastIndex((s) => s.first <= after + 1))
+    for (const segment of segments.slice(start)) {
       await scanSegment(segment.path, (e) => {
         const seq = sequenceOf(e)
         if (seq > upTo) return false
@@ -160,8 +120,7 @@ export class EventLog {
     while (this.inFlight > 0 || this.scheduled || this.pending.length > 0) {
       await (this.inFlight > 0 ? this.completing : new Promise((r) => setImmediate(r)))
     }
-    if (this.fd !== null) closeSync(this.fd)
-    this.fd = null
+    this.files.close()
   }
 
   private schedule(): void {
@@ -183,7 +142,10 @@ export class EventLog {
     this.inFlight++
     const data = Buffer.from(batch.map((p) => p.line).join(''))
     const before = this.completing
-    const placed = this.placing.then(() => this.place(data, sequenceOf(batch[0]!.event), before))
+    const placed = this.placing.then(() => {
+      if (this.broken) throw this.broken
+      return this.files.place(data, sequenceOf(batch[0]!.event), before)
+    })
     this.placing = placed.then(
       () => undefined,
       () => undefined
@@ -209,31 +171,6 @@ export class EventLog {
     })
   }
 
-  /** Writes the batch where the data ends (rotating or growing the segment first); returns the descriptor to sync. */
-  private async place(data: Buffer, firstSeq: number, before: Promise<void>): Promise<number> {
-    if (this.broken) throw this.broken
-    let segment = this.segments.at(-1)
-    if (!segment || this.fd === null || (segment.bytes > 0 && segment.bytes + data.length > this.options.segmentBytes)) {
-      // The old segment's descriptor is closed only once the syncs on it are done.
-      await before
-      segment = await this.rotate(firstSeq)
-    }
-    if (segment.bytes + data.length > segment.size) await this.grow(segment, segment.bytes + data.length)
-    const fd = this.fd!
-    const at = segment.bytes
-    try {
-      await writeAt(fd, data, at)
-    } catch (err) {
-      // Zero the partial write, so the next batch does not land behind a torn line.
-      await zeroFill(fd, at, at + data.length).catch(() => undefined)
-      throw err
-    }
-    segment.bytes += data.length
-    segment.size = Math.max(segment.size, segment.bytes)
-    segment.lastWriteAt = this.now()
-    return fd
-  }
-
   private complete(batch: Pending[], failure: unknown): void {
     // A batch after a failed sync is refused too: its lines may sit behind a torn one.
     const err = failure ?? this.broken
@@ -245,54 +182,9 @@ export class EventLog {
     this.durable = sequenceOf(batch.at(-1)!.event)
     for (const p of batch) p.resolve(p.event)
     this.waiters.check()
-    if (this.now() - this.lastTrimAt >= TRIM_EVERY_MS) this.trim().catch(() => undefined)
-  }
-
-  /** Begins a new, empty segment named after its first sequence; its directory entry is made durable. */
-  private async rotate(firstSeq: number): Promise<Segment> {
-    if (this.fd !== null) closeSync(this.fd)
-    this.fd = null
-    const path = segmentPath(this.options.dir, firstSeq)
-    this.fd = openSync(path, 'w+', 0o640)
-    const segment = { first: firstSeq, path, bytes: 0, size: 0, lastWriteAt: this.now() }
-    this.segments.push(segment)
-    await fsyncPath(this.options.dir)
-    await this.trim()
-    return segment
-  }
-
-  /**
-   * Zero-fills the segment ahead of its data, a step at a time (up to its rotation size), and syncs
-   * that once: the many fdatasyncs of the appends that follow then change no file metadata.
-   */
-  private async grow(segment: Segment, needed: number): Promise<void> {
-    const ahead = Math.max(needed, Math.min(segment.size + PREALLOCATE_STEP, this.options.segmentBytes))
-    try {
-      await zeroFill(this.fd!, segment.size, ahead)
-    } catch (err) {
-      // A nearly full disk: give back what the zero-fill took, and write just the batch if it fits.
-      ftruncateSync(this.fd!, segment.size)
-      if (ahead === needed || !['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err
-      await zeroFill(this.fd!, segment.size, needed)
-      segment.size = needed
-      return
-    }
-    await fsyncFd(this.fd!)
-    segment.size = ahead
-  }
-
-  /** Deletes whole segments, oldest first, never the one being written. */
-  private async trim(): Promise<void> {
-    this.lastTrimAt = this.now()
-    const cutoff = this.now() - this.options.maxAgeMs
-    let total = this.segments.reduce((n, s) => n + s.size, 0)
-    while (this.segments.length > 1) {
-      const oldest = this.segments[0]!
-      if (total <= this.options.maxBytes && oldest.lastWriteAt >= cutoff) break
-      this.segments.shift()
-      total -= oldest.size
-      this.recent.dropBefore(this.oldest)
-      await unlink(oldest.path).catch(() => undefined)
+    if (this.now() - this.lastTrimAt >= TRIM_EVERY_MS) {
+      this.lastTrimAt = this.now()
+      this.files.trim().then(() => this.recent.dropBefore(this.oldest), () => undefined)
     }
   }
 }
