@@ -5,6 +5,8 @@ import { Webhook } from 'standardwebhooks'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp, freePort, tempDir, upload } from '../helper.js'
 import { sampleValue } from '../metrics/prom-text.js'
+import { captureLog } from '../logs/log-capture.js'
+import { startupSettings } from '../../src/startup-settings.js'
 import { Receiver, SECRET } from './receiver.js'
 
 const fast = { upstream: { backoff: { baseMs: 5, maxMs: 20 } }, pushBackoff: { baseMs: 20, maxMs: 100 } }
@@ -122,4 +124,19 @@ t.test('push needs a secret of the Standard Webhooks form; the secret is never i
   })()
   t.match(err?.message, /STAGING_EVENTS_SECRET: must be a Standard Webhooks secret/)
   t.notMatch(err?.message, /short-secret/)
+})
+
+t.test('the secret and the signatures never reach the log, at start or when deliveries fail', async (t) => {
+  const port = await freePort()
+  const log = captureLog('debug')
+  const { app, config } = await buildTestApp(t, { ...pushEnv(port), LOG_LEVEL: 'debug' }, { ...fast, logger: log.logger })
+  app.log.info({ settings: startupSettings(config) }, 'apex-staging started')
+  await upload(app, 'L', 'l')
+  await new Promise((r) => setTimeout(r, 300))
+  const text = log.text()
+  t.match(text, /event push failed; retrying after backoff/, 'failures are logged')
+  t.match(text, new RegExp(`"push_to":"http://127.0.0.1:${port}"`), 'the start-up line names the receiver origin')
+  t.match(text, /"push_secret":true/)
+  t.notMatch(text, SECRET.slice(6, 30), 'not the secret')
+  t.notMatch(text, /v1,[A-Za-z0-9+/]{20}/, 'no signature')
 })
