@@ -52,9 +52,10 @@ export interface SweeperOptions {
 }
 
 /**
- * Every mutation (commit, status change, removal) goes through one of these methods, so an event
- * feed can hook in at one place: the local engine via the observer, the shared engine by writing
- * an outbox row in the same database transaction (see `MutationLog` in src/staging/shared/).
+ * Every mutation (commit, status change, removal) goes through one of these methods, and each engine
+ * records its event there: the local engine through its StagingEventSink (src/staging/event-sink.ts,
+ * the log in src/events/), the shared engine as an outbox row written in the same database
+ * transaction (`MutationLog` and `EventOutbox` in src/staging/shared/).
  */
 export interface StagingEngine {
   readonly name: StorageEngineName
