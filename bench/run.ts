@@ -1,4 +1,5 @@
 // `npm run bench [name]`: runs every benchmark in turn (or the one named); add a new one to the list below.
+import { eventsOverhead } from './events-overhead.js'
 import { pullThroughput } from './pull-throughput.js'
 import { sideBySide } from './side-by-side.js'
 import { sharedEngineReport } from './shared-engine.js'
@@ -29,7 +30,8 @@ const benchmarks: { name: string; run: () => Promise<void> }[] = [
   { name: 'upload-memory', run: uploadMemoryReport },
   { name: 'stats-scaling', run: statsScalingReport },
   { name: 'pull-throughput', run: pullThroughput },
-  { name: 'shared-engine', run: sharedEngineReport }
+  { name: 'shared-engine', run: sharedEngineReport },
+  { name: 'events-overhead', run: () => eventsOverhead() }
 ]
 
 const only = process.argv[2]

@@ -13,6 +13,7 @@ import { MAX_PARAM_LENGTH, registerRouteNotFound } from './http/route-not-found.
 import { registerShutdownGate } from './http/shutdown-gate.js'
 import { registerHttpMetrics } from './metrics/http-metrics.js'
 import { documentRoutes } from './routes/documents.js'
+import { eventRoutes } from './routes/events.js'
 import { healthRoutes } from './routes/health.js'
 import { itemRoutes } from './routes/items.js'
 import { metricsRoutes } from './routes/metrics.js'
@@ -52,7 +53,9 @@ export const REDACTED = [
   '*.apiSecret',
   '*.appSecret',
   '*.apiKey',
-  '*.databaseUrl'
+  '*.databaseUrl',
+  '*.secret',
+  '*.headers["webhook-signature"]'
 ]
 
 export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): FastifyBaseLogger {
@@ -103,6 +106,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(itemRoutes, { services })
   await app.register(rawUploadRoutes, { services })
   await app.register(operationRoutes, { services })
+  await app.register(eventRoutes, { services })
   await app.register(structuredRoutes, { services })
   await app.register(webhookRoutes, { services })
   await app.register(metricsRoutes, { services })
@@ -111,6 +115,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     const report = await services.engine.init()
     app.log.info({ items: report.items, engine: services.engine.name }, 'staging store ready')
     if (deps.schedule !== false) services.cleanupJob.start()
+    await services.pusher?.start()
+  })
+  // Push stops first: the feed's long-polls end on close, and the loop must not outlive the log.
+  app.addHook('preClose', async () => {
+    await services.pusher?.stop()
   })
   app.addHook('onClose', async () => {
     await services.cleanupJob.stop()

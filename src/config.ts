@@ -139,6 +139,20 @@ export const envSchema = z.object({
     .refine((v) => v === '' || (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol)), { error: 'must be an http(s) URL' }),
   S3_REGION: text('us-east-1'),
   S3_FORCE_PATH_STYLE: boolean(false),
+  STAGING_EVENTS_SEGMENT_MB: decimal(16).refine((v) => v > 0, { error: 'must be greater than 0' }),
+  STAGING_EVENTS_MAX_MB: decimal(1024).refine((v) => v > 0, { error: 'must be greater than 0' }),
+  STAGING_EVENTS_RETENTION_HOURS: decimal(168).refine((v) => v > 0, { error: 'must be greater than 0' }),
+  STAGING_EVENTS_URL: z
+    .string()
+    .trim()
+    .default('')
+    .refine((v) => v === '' || (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol)), { error: 'must be an http(s) URL' }),
+  // Never echoed in an error: it is a secret.
+  STAGING_EVENTS_SECRET: z
+    .string()
+    .trim()
+    .default('')
+    .refine((v) => v === '' || /^(whsec_)?[A-Za-z0-9+/]{32,}={0,2}$/.test(v), { error: 'must be a Standard Webhooks secret: whsec_ followed by base64 of at least 24 random bytes' }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 })
 
@@ -188,6 +202,13 @@ function toConfig(env: z.infer<typeof envSchema>) {
       engine: env.STAGING_STORAGE,
       databaseUrl: env.DATABASE_URL,
       s3: { bucket: env.S3_BUCKET, endpoint: env.S3_ENDPOINT, region: env.S3_REGION, forcePathStyle: env.S3_FORCE_PATH_STYLE }
+    },
+    events: {
+      segmentBytes: Math.max(1024, Math.floor(env.STAGING_EVENTS_SEGMENT_MB * MB)),
+      maxBytes: Math.floor(env.STAGING_EVENTS_MAX_MB * MB),
+      maxAgeMs: env.STAGING_EVENTS_RETENTION_HOURS * 3_600_000,
+      pushUrl: env.STAGING_EVENTS_URL,
+      secret: env.STAGING_EVENTS_SECRET
     },
     logLevel: env.LOG_LEVEL
   }
@@ -242,6 +263,9 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     throw new ConfigError([
       `STAGING_API_TOKENS: no tokens are set and HOST=${config.host} is not a loopback address; set STAGING_API_TOKENS, or STAGING_AUTH_DISABLED=true to run without auth on purpose`
     ])
+  }
+  if (config.events.pushUrl !== '' && config.events.secret === '') {
+    throw new ConfigError(['STAGING_EVENTS_SECRET: required when STAGING_EVENTS_URL is set (pushed events are always signed)'])
   }
   if (config.storage.engine === 'shared') {
     const missing = [

@@ -7,6 +7,7 @@ export const ERROR_CATALOGUE = {
   NotFound: { status: 404, retryable: false, title: 'No such item' },
   MethodNotAllowed: { status: 405, retryable: false, title: 'The path does not take this method' },
   Conflict: { status: 409, retryable: false, title: 'The item exists with different content' },
+  EventsGone: { status: 410, retryable: false, title: 'That event position is outside the retained log' },
   DigestMismatch: { status: 400, retryable: false, title: 'The body does not match its Repr-Digest' },
   InvalidTransition: { status: 409, retryable: false, title: 'That status change is not allowed' },
   PayloadTooLarge: { status: 413, retryable: false, title: 'The item is over the size cap' },

@@ -1,5 +1,6 @@
 // What one app instance owns: the store, the sweep and its schedule, the clock. Nothing is module-global.
 import type { LookupFunction } from 'node:net'
+import { join } from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from './config.js'
 import { CleanupJob } from './jobs/cleanup-job.js'
@@ -8,10 +9,15 @@ import type { StagingObserver } from './staging/observer.js'
 import type { DocumentPuller } from './staging/puller.js'
 import { cleanupIntervalSeconds } from './metrics/cleanup-interval.js'
 import { fanOut } from './metrics/fan-out.js'
+import { EventMetrics } from './metrics/event-metrics.js'
 import { StagingMetrics } from './metrics/staging-metrics.js'
+import { EventPusher } from './events/event-pusher.js'
+import { PushCursor } from './events/push-cursor.js'
+import { WebhookSigner } from './events/webhook-signer.js'
+import type { BackoffOptions } from './upstream/retry-policy.js'
 import { createDocumentPuller } from './pulls/document-puller.js'
 import type { StagingEngine, Sweeper } from './staging/engine.js'
-import { LocalEngine } from './staging/local-engine.js'
+import { EVENTS_DIR, LocalEngine } from './staging/local-engine.js'
 import type { StagingStore } from './staging/store.js'
 import { createStructuredStager, type StructuredStager } from './structured/create-stager.js'
 import { AddressGuard } from './upstream/address-guard.js'
@@ -25,6 +31,8 @@ export interface ServiceDeps {
   upstream?: Pick<UpstreamClientOptions, 'backoff' | 'sleep' | 'ca'>
   /** DNS resolver for pulls (dns.lookup's signature); tests inject one instead of real DNS. */
   lookup?: LookupFunction
+  /** Backoff between failed event-push rounds; tests shrink it. */
+  pushBackoff?: Partial<Pick<BackoffOptions, 'baseMs' | 'maxMs' | 'random'>>
 }
 
 export interface StagingServices {
@@ -42,6 +50,8 @@ export interface StagingServices {
   /** The one HTTP client toward every upstream (pulls and structured clients); closed with the app. */
   upstream: UpstreamClient
   structured: StructuredStager
+  /** Push delivery of the event feed (STAGING_EVENTS_URL); null when not configured or no feed. */
+  pusher: EventPusher | null
 }
 
 export async function createServices(config: Config, log: FastifyBaseLogger, deps: ServiceDeps = {}): Promise<StagingServices> {
@@ -69,14 +79,23 @@ export async function createServices(config: Config, log: FastifyBaseLogger, dep
     log,
     ...deps.upstream
   })
+  // Caller-supplied URLs and the configured push receiver are held to the same SSRF policy.
+  const httpGuard = new AddressGuard({ allowHosts: config.httpAllowHosts, lookup: deps.lookup })
+  const pusher = createPusher(config, engine, upstream, httpGuard, log, deps)
   const puller = createDocumentPuller({
     config,
     engine,
     upstream,
-    httpGuard: new AddressGuard({ allowHosts: config.httpAllowHosts, lookup: deps.lookup }),
+    httpGuard,
     frontGuard: new AddressGuard({ allowHosts: [new URL(config.frontapp.baseUrl).host], lookup: deps.lookup })
   })
   const structured = createStructuredStager(config, engine, observer, upstream)
+  const eventMetrics = new EventMetrics(metrics.registry, {
+    head: () => engine.events?.head ?? 0,
+    delivered: () => pusher?.delivered ?? 0,
+    pending: () => pusher?.pending ?? 0
+  })
+  pusher?.observe(eventMetrics)
   return {
     config,
     clock,
@@ -91,8 +110,28 @@ export async function createServices(config: Config, log: FastifyBaseLogger, dep
     cleanupJob,
     puller,
     upstream,
-    structured
+    structured,
+    pusher
   }
+}
+
+function createPusher(config: Config, engine: StagingEngine, upstream: UpstreamClient, guard: AddressGuard, log: FastifyBaseLogger, deps: ServiceDeps): EventPusher | null {
+  if (config.events.pushUrl === '') return null
+  if (!(engine instanceof LocalEngine) || !engine.events) {
+    // Every replica would push every event: push needs one deliverer per fleet (a leader), not built yet.
+    log.warn({ engine: engine.name }, 'STAGING_EVENTS_URL is set but push runs only under STAGING_STORAGE=local; GET /v1/events serves the feed')
+    return null
+  }
+  return new EventPusher({
+    feed: engine.events,
+    url: config.events.pushUrl,
+    signer: new WebhookSigner(config.events.secret),
+    cursor: new PushCursor(join(config.baseDir, EVENTS_DIR, 'push-cursor.json'), join(config.baseDir, '.tmp'), new URL(config.events.pushUrl).origin),
+    upstream,
+    guard,
+    log,
+    backoff: deps.pushBackoff
+  })
 }
 
 async function createEngine(config: Config, clock: Clock, observer: StagingObserver, log: FastifyBaseLogger): Promise<StagingEngine> {
@@ -100,7 +139,8 @@ async function createEngine(config: Config, clock: Clock, observer: StagingObser
   if (config.storage.engine === 'shared') {
     // Loaded only when chosen: the AWS SDK and pg would otherwise slow every local start.
     const { SharedEngine } = await import('./staging/shared/shared-engine.js')
-    return new SharedEngine({ databaseUrl: config.storage.databaseUrl, s3: config.storage.s3, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, log })
+    return new SharedEngine({ databaseUrl: config.storage.databaseUrl, s3: config.storage.s3, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, log, eventMaxAgeMs: config.events.maxAgeMs })
   }
-  return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer })
+  const { segmentBytes, maxBytes, maxAgeMs } = config.events
+  return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, eventLog: { segmentBytes, maxBytes, maxAgeMs } })
 }

@@ -40,6 +40,14 @@ export function startupSettings(config: Config): Record<string, unknown> {
     },
     samsara: { base_url: withoutUserInfo(config.samsara.baseUrl), api_token: config.samsara.apiToken !== '' },
     turvo: { base_url: withoutUserInfo(config.turvo.baseUrl), api_token: config.turvo.apiToken !== '', api_key: config.turvo.apiKey !== '' },
+    events: {
+      segment_bytes: config.events.segmentBytes,
+      max_bytes: config.events.maxBytes,
+      retention_hours: config.events.maxAgeMs / 3_600_000,
+      // The receiver's origin only: a path or query could carry a token; the secret never appears.
+      push_to: config.events.pushUrl ? new URL(config.events.pushUrl).origin : null,
+      push_secret: config.events.secret !== ''
+    },
     webhook_max_bytes: config.webhookMaxBytes,
     shutdown_timeout_ms: config.shutdownTimeoutMs,
     log_level: config.logLevel

@@ -98,3 +98,14 @@ t.test('the storage engine: local by default; shared needs a database and a buck
   for (const name of ['STAGING_STORAGE', 'DATABASE_URL', 'S3_BUCKET', 'S3_ENDPOINT']) t.match(bad.message, name, `names ${name}`)
   t.notMatch(bad.message, 'hunter2', 'the database password is never echoed')
 })
+
+t.test('the event feed: sizes and retention, and push needs a URL with a Standard Webhooks secret', async (t) => {
+  const defaults = loadConfig({})
+  t.same(defaults.events, { segmentBytes: 16 * 1024 ** 2, maxBytes: 1024 ** 3, maxAgeMs: 168 * 3_600_000, pushUrl: '', secret: '' })
+  const secret = `whsec_${Buffer.from('a'.repeat(32)).toString('base64')}`
+  const set = loadConfig({ STAGING_EVENTS_SEGMENT_MB: '0.5', STAGING_EVENTS_MAX_MB: '64', STAGING_EVENTS_RETENTION_HOURS: '1.5', STAGING_EVENTS_URL: 'https://hooks.example/staging', STAGING_EVENTS_SECRET: secret })
+  t.same(set.events, { segmentBytes: 512 * 1024, maxBytes: 64 * 1024 ** 2, maxAgeMs: 5_400_000, pushUrl: 'https://hooks.example/staging', secret })
+  const bad = t.throws(() => loadConfig({ STAGING_EVENTS_SEGMENT_MB: '0', STAGING_EVENTS_MAX_MB: 'x', STAGING_EVENTS_RETENTION_HOURS: '-1', STAGING_EVENTS_URL: 'ftp://x/y', STAGING_EVENTS_SECRET: 'not-a-secret-hunter2' })) as ConfigError
+  for (const name of ['STAGING_EVENTS_SEGMENT_MB', 'STAGING_EVENTS_MAX_MB', 'STAGING_EVENTS_RETENTION_HOURS', 'STAGING_EVENTS_URL', 'STAGING_EVENTS_SECRET']) t.match(bad.message, name, `names ${name}`)
+  t.notMatch(bad.message, 'hunter2', 'the secret is not echoed')
+})

@@ -4,6 +4,7 @@
 // records + S3 bytes, src/staging/shared/). Both keep the same contract: one conformance suite
 // (test/staging/conformance.test.ts) runs against each.
 import type { FileHandle } from 'node:fs/promises'
+import type { EventFeed } from '../events/event-feed.js'
 import type { Readable } from 'node:stream'
 import type { WriteOptions, WrittenFile } from './draft.js'
 import type { IndexTotals, ListFilter } from './item-index.js'
@@ -51,13 +52,16 @@ export interface SweeperOptions {
 }
 
 /**
- * Every mutation (commit, status change, removal) goes through one of these methods, so an event
- * feed can hook in at one place: the local engine via the observer, the shared engine by writing
- * an outbox row in the same database transaction (see `MutationLog` in src/staging/shared/).
+ * Every mutation (commit, status change, removal) goes through one of these methods, and each engine
+ * records its event there: the local engine through its StagingEventSink (src/staging/event-sink.ts,
+ * the log in src/events/), the shared engine as an outbox row written in the same database
+ * transaction (`MutationLog` and `EventOutbox` in src/staging/shared/).
  */
 export interface StagingEngine {
   readonly name: StorageEngineName
   readonly limits: QuotaLimits
+  /** The durable event feed (GET /v1/events, push); null where the engine does not write one yet. */
+  readonly events: EventFeed | null
   /** Prepares the engine (loads the tree / runs migrations); returns how many items it holds. */
   init(): Promise<{ items: number }>
   close(): Promise<void>

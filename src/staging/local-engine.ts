@@ -2,8 +2,11 @@
 // the in-memory index) and its CleanupSweeper, adapted to the StagingEngine seam without changes.
 import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { AppError } from '../errors.js'
+import { EventLog, type EventLogOptions } from '../events/event-log.js'
+import { EventRecorder } from '../events/event-recorder.js'
 import { Draft, type WriteOptions } from './draft.js'
 import type { CommitInput, CommitResult, EngineTotals, ItemPage, StagingDraft, StagingEngine, Sweeper, SweeperOptions } from './engine.js'
 import type { ListFilter } from './item-index.js'
@@ -13,12 +16,25 @@ import type { ItemRecord, Source, Status } from './record.js'
 import { StagingStore, type RemovalReason, type StoreOptions } from './store.js'
 import { CleanupSweeper } from './sweep.js'
 
+/** The event log's directory in the tree; the tree's loader and sweep leave dot entries alone. */
+export const EVENTS_DIR = '.events'
+
+export interface LocalEngineOptions extends Omit<StoreOptions, 'events'> {
+  observer: StagingObserver
+  /** The event log's sizes (its directory is {baseDir}/.events); null writes no events. */
+  eventLog: Omit<EventLogOptions, 'dir'> | null
+}
+
 export class LocalEngine implements StagingEngine {
   readonly name = 'local' as const
   readonly store: StagingStore
+  readonly events: EventLog | null
+  private readonly recorder: EventRecorder | undefined
 
-  constructor(private readonly options: StoreOptions & { observer: StagingObserver }) {
-    this.store = new StagingStore(options)
+  constructor(private readonly options: LocalEngineOptions) {
+    this.events = options.eventLog ? new EventLog({ ...options.eventLog, dir: join(options.baseDir, EVENTS_DIR) }) : null
+    this.recorder = this.events ? new EventRecorder(this.events, options.clock) : undefined
+    this.store = new StagingStore({ ...options, events: this.recorder })
   }
 
   get limits(): QuotaLimits {
@@ -27,11 +43,21 @@ export class LocalEngine implements StagingEngine {
 
   async init(): Promise<{ items: number }> {
     const report = await this.store.init()
+    try {
+      await this.events?.open()
+    } catch (err) {
+      await this.store.close()
+      throw err
+    }
     return { items: report.items }
   }
 
-  close(): Promise<void> {
-    return this.store.close()
+  async close(): Promise<void> {
+    try {
+      await this.events?.close()
+    } finally {
+      await this.store.close()
+    }
   }
 
   async readiness() {
@@ -89,7 +115,7 @@ export class LocalEngine implements StagingEngine {
   }
 
   createSweeper(options: SweeperOptions): Sweeper {
-    return new CleanupSweeper({ ...options, store: this.store, clock: this.options.clock, observer: this.options.observer })
+    return new CleanupSweeper({ ...options, store: this.store, clock: this.options.clock, observer: this.options.observer, events: this.recorder })
   }
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { Clock } from './clock.js'
 import { listSourceEntries } from './load-tree.js'
+import { noEvents, type StagingEventSink } from './event-sink.js'
 import { silentObserver, type StagingObserver } from './observer.js'
 import { SOURCES, type ItemRecord, type Source } from './record.js'
 import type { StagingStore } from './store.js'
@@ -28,6 +29,8 @@ export interface SweepOptions {
   clock: Clock
   abandonedAfterMs: number
   observer?: StagingObserver
+  /** Told of every finished sweep (its summary), before the sweep's caller is answered. */
+  events?: StagingEventSink
   /** Temp entries older than this are orphans (API.md: one hour). */
   tempMaxAgeMs?: number
   log?: (msg: string, err: unknown) => void
@@ -112,7 +115,7 @@ export class CleanupSweeper {
           if (reason === 'abandoned') {
             const current = store.get(source, id)
             if (!current || this.verdict(current, clock.now()) !== 'abandoned') return
-            await store.setStatus(source, id, 'failed', 'abandoned')
+            await store.setStatus(source, id, 'failed', 'abandoned', 'abandoned')
             result.marked_abandoned++
           } else {
             // Re-checked under the item's lock: a PATCH may have changed it since the snapshot.
@@ -138,6 +141,7 @@ export class CleanupSweeper {
         errors: result.errors
       }
       ;(this.options.observer ?? silentObserver).sweepFinished(counts, result.duration_ms / 1000, now)
+      await (this.options.events ?? noEvents).swept(result)
     }
     this.last = { at: now, result }
     return result

@@ -51,8 +51,10 @@ export interface UpstreamRequest {
   url: string | URL
   /** Metric label and error wording: `http`, `frontapp`, `samsara`, `turvo`. */
   upstream: string
-  method?: 'GET' | 'HEAD'
+  method?: 'GET' | 'HEAD' | 'POST'
   headers?: Record<string, string>
+  /** A small request body (event push); sent again as is on a retry. */
+  body?: string
   signal?: AbortSignal
   /** Follow up to 5 redirects; every hop is checked, https→http is refused, credentials stay on the first origin. */
   followRedirects?: boolean
@@ -140,6 +142,7 @@ export class UpstreamClient {
           path: `${url.pathname}${url.search}`,
           method: req.method ?? 'GET',
           headers,
+          body: req.body,
           signal: req.signal,
           headersTimeout: this.options.timeoutMs,
           bodyTimeout: this.options.timeoutMs

@@ -14,8 +14,8 @@ export class BlockedAddressError extends Error {
 export const ATTEMPT_OUTCOMES = ['success', 'redirect', 'rejected', 'rate_limited', 'server_error', 'timeout', 'network_error', 'blocked', 'aborted'] as const
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number]
 
-/** The `upstream` label values: pulls name their source, the structured clients their service. */
-export const UPSTREAM_NAMES = ['http', 'https', 'frontapp', 'samsara', 'turvo'] as const
+/** The `upstream` label values: pulls name their source, the structured clients their service, event push `events`. */
+export const UPSTREAM_NAMES = ['http', 'https', 'frontapp', 'samsara', 'turvo', 'events'] as const
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
 /**

@@ -18,6 +18,7 @@ const API_MD_OPERATIONS = [
   'POST /v1/staging/{source}/{document_id}/cleanup',
   'DELETE /v1/staging/{source}/{document_id}',
   'POST /v1/cleanup',
+  'GET /v1/events',
   'GET /v1/stats',
   'GET /metrics',
   'GET /healthz',

@@ -33,6 +33,8 @@ t.test('the dashboard has a Staging Lifecycle row with the operator panels', asy
   t.ok(panelWith('structured_data_fetched_total'), 'structured fetches')
   t.ok(panelWith('staging_upstream_requests_total{', 'outcome=~"server_error|timeout|network_error|rate_limited"'), 'upstream errors')
   t.ok(panelWith('histogram_quantile(0.5,', 'histogram_quantile(0.99,', 'http_request_duration_seconds_bucket'), 'request latency p50/p99')
+  t.ok(panelWith('staging_events_pending{'), 'event push: pending events')
+  t.ok(panelWith('staging_events_delivered_total{', 'staging_event_delivery_failures_total{'), 'event push: deliveries and failures')
 })
 
 t.test('the upstream errors panel keeps rates and ratios on separate axes', async (t) => {

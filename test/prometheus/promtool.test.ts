@@ -15,7 +15,7 @@ t.test('promtool check rules prometheus/alerts.yml', async (t) => {
   if (!promtool) return
   const result = await run(promtool, ['check', 'rules', 'prometheus/alerts.yml'])
   t.equal(result.code, 0, result.output)
-  t.match(result.output, /SUCCESS: 5 rules found/)
+  t.match(result.output, /SUCCESS: 6 rules found/)
 })
 
 t.test('promtool test rules prometheus/alerts.test.yml', async (t) => {

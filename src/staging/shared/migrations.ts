@@ -49,6 +49,26 @@ const MIGRATIONS: Record<string, Migration> = {
         )`.execute(db)
       await sql`CREATE INDEX staging_reservations_object ON staging_reservations (object_key)`.execute(db)
     }
+  },
+  '0002_event_outbox': {
+    async up(db) {
+      // The last sequence handed out; one row, updated in every mutating transaction, so its row lock
+      // makes commits happen in sequence order: a reader never finds a smaller sequence appear later.
+      await sql`
+        CREATE TABLE staging_event_seq (
+          id int PRIMARY KEY CHECK (id = 1),
+          last bigint NOT NULL DEFAULT 0
+        )`.execute(db)
+      await sql`INSERT INTO staging_event_seq (id, last) VALUES (1, 0)`.execute(db)
+      // The outbox: each event written in the transaction of its change.
+      await sql`
+        CREATE TABLE staging_events (
+          seq bigint PRIMARY KEY,
+          event jsonb NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT now()
+        )`.execute(db)
+      await sql`CREATE INDEX staging_events_age ON staging_events (created_at)`.execute(db)
+    }
   }
 }
 

@@ -3,11 +3,13 @@
 import type { PoolClient } from 'pg'
 import type { ItemRecord } from '../record.js'
 import type { RemovalReason } from '../store.js'
+import type { SweepResult } from '../sweep.js'
 
 export type Mutation =
   | { type: 'staged'; record: ItemRecord; replaced: boolean }
-  | { type: 'status_changed'; record: ItemRecord; from: ItemRecord['status'] }
+  | { type: 'status_changed'; record: ItemRecord; from: ItemRecord['status']; reason?: 'abandoned' }
   | { type: 'removed'; record: ItemRecord; reason: RemovalReason }
+  | { type: 'swept'; result: SweepResult }
 
 export interface MutationLog {
   /** Called inside the mutating transaction; throwing rolls the mutation back. */

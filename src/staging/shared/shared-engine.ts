@@ -17,7 +17,9 @@ import { CounterDeltas, ensureCounterRows, readTotals } from './counters.js'
 import { checkRoom, FleetReservation } from './fleet-reservation.js'
 import { deleteItem, insertItem, listItems, lockItem, selectItem, updateItem } from './item-rows.js'
 import { migrateToLatest } from './migrations.js'
-import { noMutationLog, type MutationLog } from './mutation-log.js'
+import { EventOutbox } from './event-outbox.js'
+import type { MutationLog } from './mutation-log.js'
+import { OutboxFeed } from './outbox-feed.js'
 import { ObjectStore, type ObjectStoreOptions } from './object-store.js'
 import { SharedDraft } from './shared-draft.js'
 import { SharedSweeper } from './shared-sweeper.js'
@@ -31,12 +33,16 @@ export interface SharedEngineOptions {
   failedRetentionMs: number
   observer: StagingObserver
   log: { warn(obj: object, msg: string): void }
-  /** The transactional outbox hook (an event feed); nothing by default. */
+  /** The transactional outbox hook; the event outbox by default. */
   mutationLog?: MutationLog
+  /** How long the outbox keeps events. */
+  eventMaxAgeMs: number
 }
 
 export class SharedEngine implements StagingEngine {
   readonly name = 'shared' as const
+  /** The outbox table as a feed: every replica serves the fleet's events. */
+  readonly events: OutboxFeed
   readonly pool: pg.Pool
   readonly objects: ObjectStore
   private readonly mutations: MutationLog
@@ -48,7 +54,8 @@ export class SharedEngine implements StagingEngine {
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.pool.on('error', (err) => options.log.warn({ err }, 'postgres: idle client error'))
     this.objects = new ObjectStore(options.s3)
-    this.mutations = options.mutationLog ?? noMutationLog
+    this.mutations = options.mutationLog ?? new EventOutbox(options.clock)
+    this.events = new OutboxFeed(this.pool, { maxAgeMs: options.eventMaxAgeMs })
   }
 
   get limits(): QuotaLimits {
@@ -58,11 +65,13 @@ export class SharedEngine implements StagingEngine {
   async init(): Promise<{ items: number }> {
     await migrateToLatest(this.pool)
     await ensureCounterRows(this.pool)
+    await this.events.start()
     this.ready = true
     return { items: (await this.totals()).count }
   }
 
   async close(): Promise<void> {
+    this.events.stop()
     await this.pool.end()
     this.objects.close()
   }

@@ -93,6 +93,7 @@ export class SharedSweeper implements Sweeper {
         errors: result.errors
       }
       this.options.observer.sweepFinished(counts, result.duration_ms / 1000, now)
+      await inTransaction(this.options.pool, (tx) => this.options.mutations.append(tx, [{ type: 'swept', result }]))
     }
     this.last = { at: now, result }
     return result
@@ -124,7 +125,7 @@ export class SharedSweeper implements Sweeper {
             const failed = statusChanged(record, 'failed', now, failedRetentionMs, 'abandoned')
             await updateItem(tx, failed, object_key)
             deltas.add(failed, 1)
-            changes.push({ type: 'status_changed', record: failed, from: record.status })
+            changes.push({ type: 'status_changed', record: failed, from: record.status, reason: 'abandoned' })
           } else {
             await deleteItem(tx, record.source, record.document_id)
             changes.push({ type: 'removed', record, reason: this.verdict(record) === 'success' ? 'success' : 'expired' })
