@@ -144,7 +144,7 @@ function createPusher(
   // Shared: every replica has the feed, but only the holder of the fleet's push lock delivers.
   const retryMs = deps.pushLockRetryMs ?? 3000
   const lock = (engine as SharedEngine).pushLock(origin, retryMs)
-  return new FleetPusher({ feed, tryLead: () => lock.tryLead(), readCursor: () => lock.readCursor(), createPusher: pusherOn, retryMs, log })
+  return new FleetPusher({ feed, lock, createPusher: pusherOn, retryMs, log })
 }
 
 async function createEngine(config: Config, clock: Clock, observer: StagingObserver, log: FastifyBaseLogger): Promise<StagingEngine> {

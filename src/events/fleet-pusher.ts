@@ -16,12 +16,19 @@ export interface Leadership {
   release(): Promise<void>
 }
 
-export interface FleetPusherOptions {
-  feed: EventFeed
+/** The fleet's push lock as one replica sees it. */
+export interface FleetLock {
   /** One try for the lock; null while another replica holds it. */
   tryLead(): Promise<Leadership | null>
   /** The fleet's cursor as read by a standby. */
   readCursor(): Promise<number>
+  /** Gives up whatever this replica holds (its standby connection too). */
+  close(): Promise<void>
+}
+
+export interface FleetPusherOptions {
+  feed: EventFeed
+  lock: FleetLock
   /** The delivery loop, on the holder's cursor. */
   createPusher(cursor: PushCursor): EventPusher
   /** Pause between tries for the lock (and between reads of the cursor on a standby). */
@@ -67,15 +74,16 @@ export class FleetPusher {
     this.stopping.abort()
     await this.running
     this.running = null
+    await this.options.lock.close()
   }
 
   private async run(): Promise<void> {
     const signal = this.stopping.signal
     while (!signal.aborted) {
       try {
-        const lead = await this.options.tryLead()
+        const lead = await this.options.lock.tryLead()
         if (lead) await this.deliverWhileLeading(lead)
-        else this.seen = await this.options.readCursor()
+        else this.seen = await this.options.lock.readCursor()
       } catch (err) {
         this.options.log.warn({ err: { message: (err as Error).message } }, 'event push: could not try for the push lock; retrying')
       }
@@ -84,6 +92,7 @@ export class FleetPusher {
   }
 
   private async deliverWhileLeading(lead: Leadership): Promise<void> {
+    if (this.stopping.signal.aborted) return lead.release()
     const pusher = this.options.createPusher(lead.cursor)
     pusher.observe(this.observer)
     try {

@@ -3,6 +3,7 @@
 // no deliveries, and takes over from the cursor row when the deliverer closes or is kill -9'd.
 import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import pg from 'pg'
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp, freePort, multipartBody, tempDir, upload, type TapLike } from '../helper.js'
@@ -73,6 +74,22 @@ t.test('two in-process replicas: one delivers, the other stands by and takes ove
   await until('one replica holds the push lock', async () => (await Promise.all(apps.map((a) => metric(a, 'staging_events_push_standby')))).sort().join() === '0,1')
   const leader = (await metric(apps[0]!, 'staging_events_push_standby')) === 0 ? apps[0]! : apps[1]!
   const standby = leader === apps[0] ? apps[1]! : apps[0]!
+
+  // One dedicated connection per replica, kept across the standby's tries; one advisory lock, held.
+  const db = new pg.Client({ connectionString: backends.databaseUrl })
+  await db.connect()
+  t.teardown(() => db.end())
+  const lockSessions = async () =>
+    (
+      await db.query<{ pid: number; holds: boolean }>(
+        `SELECT a.pid, EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted) AS holds
+         FROM pg_stat_activity a WHERE a.datname = current_database() AND a.application_name = 'apex-staging push' ORDER BY a.pid`
+      )
+    ).rows
+  const before = await lockSessions()
+  await new Promise((r) => setTimeout(r, 500))
+  t.same(await lockSessions(), before, 'the same two sessions after several tries of the standby')
+  t.same(before.map((s) => s.holds).sort(), [false, true], 'one of them holds the advisory lock')
 
   for (let i = 0; i < 10; i++) t.equal((await upload(apps[i % 2]!, `P${i}`, `p${i}`)).statusCode, 201)
   await receiver.waitFor(10)

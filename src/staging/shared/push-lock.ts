@@ -45,7 +45,16 @@ export interface PushLockOptions {
   checkMs: number
 }
 
+/** A dedicated connection and whether it failed (its session, and any lock it held, is gone). */
+interface LockConnection {
+  client: pg.Client
+  lost: AbortController
+}
+
 export class PushLock {
+  /** A standby keeps its connection between tries; the holder's is ended when it gives the lock up. */
+  private connection: LockConnection | null = null
+
   constructor(private readonly options: PushLockOptions) {}
 
   /** The fleet's cursor as a standby sees it (its metrics report the same position as the deliverer). */
@@ -53,30 +62,15 @@ export class PushLock {
     return new DatabasePushCursor(this.options.pool, this.options.origin).read()
   }
 
-  /** One try: the lock on a new dedicated connection, or null while another replica holds it. */
+  /** One try for the lock on this replica's dedicated connection; null while another replica holds it. */
   async tryLead(): Promise<Leadership | null> {
-    const client = new pg.Client({
-      connectionString: this.options.databaseUrl,
-      application_name: 'apex-staging push',
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 5000,
-      query_timeout: CHECK_TIMEOUT_MS
-    })
-    const lost = new AbortController()
-    client.on('error', () => lost.abort())
-    client.on('end', () => lost.abort())
+    const connection = await this.connect()
+    const { client, lost } = connection
     try {
-      await client.connect()
-      // The server notices a silently vanished holder (a network cut, not only a closed socket)
-      // within about 20 s and drops its session, and with it the lock.
-      await client.query('SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3')
       const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [PUSH_LOCK.toString()])
-      if (!rows[0]?.locked) {
-        await client.end()
-        return null
-      }
+      if (!rows[0]?.locked) return null
     } catch (err) {
-      await client.end().catch(() => undefined)
+      await this.close()
       throw err
     }
     // The holder checks its connection, so it stops delivering (within a check and its timeout) before
@@ -90,9 +84,43 @@ export class PushLock {
       lost: lost.signal,
       release: async () => {
         clearInterval(check)
-        // Ending the session releases the lock.
-        await client.end().catch(() => undefined)
+        // Ending the session releases the lock; the next try opens a fresh connection.
+        await this.close()
       }
     }
+  }
+
+  /** Ends the dedicated connection (and with it the lock, if held). */
+  async close(): Promise<void> {
+    const connection = this.connection
+    this.connection = null
+    await connection?.client.end().catch(() => undefined)
+  }
+
+  private async connect(): Promise<LockConnection> {
+    if (this.connection && !this.connection.lost.signal.aborted) return this.connection
+    await this.close()
+    const client = new pg.Client({
+      connectionString: this.options.databaseUrl,
+      application_name: 'apex-staging push',
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 5000,
+      query_timeout: CHECK_TIMEOUT_MS
+    })
+    const lost = new AbortController()
+    // Listening to 'error' also keeps a failed idle connection from crashing the process.
+    client.on('error', () => lost.abort())
+    client.on('end', () => lost.abort())
+    try {
+      await client.connect()
+      // The server notices a silently vanished holder (a network cut, not only a closed socket)
+      // within about 20 s and drops its session, and with it the lock.
+      await client.query('SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3')
+    } catch (err) {
+      await client.end().catch(() => undefined)
+      throw err
+    }
+    this.connection = { client, lost }
+    return this.connection
   }
 }
