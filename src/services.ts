@@ -12,11 +12,13 @@ import { fanOut } from './metrics/fan-out.js'
 import { EventMetrics } from './metrics/event-metrics.js'
 import { StagingMetrics } from './metrics/staging-metrics.js'
 import { EventPusher } from './events/event-pusher.js'
-import { PushCursor } from './events/push-cursor.js'
+import { FleetPusher } from './events/fleet-pusher.js'
+import { FilePushCursor, type PushCursor } from './events/push-cursor.js'
 import { WebhookSigner } from './events/webhook-signer.js'
 import type { BackoffOptions } from './upstream/retry-policy.js'
 import { createDocumentPuller } from './pulls/document-puller.js'
 import type { StagingEngine, Sweeper } from './staging/engine.js'
+import type { SharedEngine } from './staging/shared/shared-engine.js'
 import { EVENTS_DIR, LocalEngine } from './staging/local-engine.js'
 import type { StagingStore } from './staging/store.js'
 import { createStructuredStager, type StructuredStager } from './structured/create-stager.js'
@@ -33,6 +35,8 @@ export interface ServiceDeps {
   lookup?: LookupFunction
   /** Backoff between failed event-push rounds; tests shrink it. */
   pushBackoff?: Partial<Pick<BackoffOptions, 'baseMs' | 'maxMs' | 'random'>>
+  /** Shared engine: how often a standby replica tries for the push lock (default 3 s); tests shrink it. */
+  pushLockRetryMs?: number
 }
 
 export interface StagingServices {
@@ -50,8 +54,11 @@ export interface StagingServices {
   /** The one HTTP client toward every upstream (pulls and structured clients); closed with the app. */
   upstream: UpstreamClient
   structured: StructuredStager
-  /** Push delivery of the event feed (STAGING_EVENTS_URL); null when not configured or no feed. */
-  pusher: EventPusher | null
+  /**
+   * Push delivery of the event feed (STAGING_EVENTS_URL); null when not configured or no feed. Under
+   * the shared engine a FleetPusher: it delivers only while this replica holds the fleet's push lock.
+   */
+  pusher: EventPusher | FleetPusher | null
 }
 
 export async function createServices(config: Config, log: FastifyBaseLogger, deps: ServiceDeps = {}): Promise<StagingServices> {
@@ -93,7 +100,8 @@ export async function createServices(config: Config, log: FastifyBaseLogger, dep
   const eventMetrics = new EventMetrics(metrics.registry, {
     head: () => engine.events?.head ?? 0,
     delivered: () => pusher?.delivered ?? 0,
-    pending: () => pusher?.pending ?? 0
+    pending: () => pusher?.pending ?? 0,
+    standby: () => pusher instanceof FleetPusher && pusher.standby
   })
   pusher?.observe(eventMetrics)
   return {
@@ -115,23 +123,28 @@ export async function createServices(config: Config, log: FastifyBaseLogger, dep
   }
 }
 
-function createPusher(config: Config, engine: StagingEngine, upstream: UpstreamClient, guard: AddressGuard, log: FastifyBaseLogger, deps: ServiceDeps): EventPusher | null {
+function createPusher(
+  config: Config,
+  engine: StagingEngine,
+  upstream: UpstreamClient,
+  guard: AddressGuard,
+  log: FastifyBaseLogger,
+  deps: ServiceDeps
+): EventPusher | FleetPusher | null {
   if (config.events.pushUrl === '') return null
-  if (!(engine instanceof LocalEngine) || !engine.events) {
-    // Every replica would push every event: push needs one deliverer per fleet (a leader), not built yet.
-    log.warn({ engine: engine.name }, 'STAGING_EVENTS_URL is set but push runs only under STAGING_STORAGE=local; GET /v1/events serves the feed')
+  if (!engine.events) {
+    log.warn({ engine: engine.name }, 'STAGING_EVENTS_URL is set but this engine writes no event feed; nothing is pushed')
     return null
   }
-  return new EventPusher({
-    feed: engine.events,
-    url: config.events.pushUrl,
-    signer: new WebhookSigner(config.events.secret),
-    cursor: new PushCursor(join(config.baseDir, EVENTS_DIR, 'push-cursor.json'), join(config.baseDir, '.tmp'), new URL(config.events.pushUrl).origin),
-    upstream,
-    guard,
-    log,
-    backoff: deps.pushBackoff
-  })
+  const feed = engine.events
+  const origin = new URL(config.events.pushUrl).origin
+  const pusherOn = (cursor: PushCursor) =>
+    new EventPusher({ feed, url: config.events.pushUrl, signer: new WebhookSigner(config.events.secret), cursor, upstream, guard, log, backoff: deps.pushBackoff })
+  if (engine instanceof LocalEngine) return pusherOn(new FilePushCursor(join(config.baseDir, EVENTS_DIR, 'push-cursor.json'), join(config.baseDir, '.tmp'), origin))
+  // Shared: every replica has the feed, but only the holder of the fleet's push lock delivers.
+  const retryMs = deps.pushLockRetryMs ?? 3000
+  const lock = (engine as SharedEngine).pushLock(origin, retryMs)
+  return new FleetPusher({ feed, lock, createPusher: pusherOn, retryMs, log })
 }
 
 async function createEngine(config: Config, clock: Clock, observer: StagingObserver, log: FastifyBaseLogger): Promise<StagingEngine> {

@@ -69,6 +69,20 @@ const MIGRATIONS: Record<string, Migration> = {
         )`.execute(db)
       await sql`CREATE INDEX staging_events_age ON staging_events (created_at)`.execute(db)
     }
+  },
+  '0003_push_cursor': {
+    async up(db) {
+      // The fleet's push position: the last sequence the receiver at url_origin acknowledged. One row,
+      // written only by the replica holding the push advisory lock, through the lock's own connection.
+      await sql`
+        CREATE TABLE staging_push_cursor (
+          id int PRIMARY KEY CHECK (id = 1),
+          delivered bigint NOT NULL DEFAULT 0,
+          url_origin text NOT NULL DEFAULT '',
+          updated_at timestamptz NOT NULL DEFAULT now()
+        )`.execute(db)
+      await sql`INSERT INTO staging_push_cursor (id) VALUES (1)`.execute(db)
+    }
   }
 }
 

@@ -20,6 +20,7 @@ import { migrateToLatest } from './migrations.js'
 import { EventOutbox } from './event-outbox.js'
 import type { MutationLog } from './mutation-log.js'
 import { OutboxFeed } from './outbox-feed.js'
+import { PushLock } from './push-lock.js'
 import { ObjectStore, type ObjectStoreOptions } from './object-store.js'
 import { SharedDraft } from './shared-draft.js'
 import { SharedSweeper } from './shared-sweeper.js'
@@ -56,6 +57,11 @@ export class SharedEngine implements StagingEngine {
     this.objects = new ObjectStore(options.s3)
     this.mutations = options.mutationLog ?? new EventOutbox(options.clock)
     this.events = new OutboxFeed(this.pool, { maxAgeMs: options.eventMaxAgeMs })
+  }
+
+  /** The fleet's push lock and cursor row, for push to the receiver at `origin`. */
+  pushLock(origin: string, checkMs: number): PushLock {
+    return new PushLock({ databaseUrl: this.options.databaseUrl, pool: this.pool, origin, checkMs })
   }
 
   get limits(): QuotaLimits {
