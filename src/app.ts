@@ -114,6 +114,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('onReady', async () => {
     const report = await services.engine.init()
     app.log.info({ items: report.items, engine: services.engine.name }, 'staging store ready')
+    const recovered = report.recoveredEvents
+    if (recovered && recovered.staged + recovered.status_changed + recovered.removed > 0) {
+      app.log.warn({ recovered_events: recovered }, 'events appended for changes that reached the tree without their event (an unclean stop)')
+    }
     if (deps.schedule !== false) services.cleanupJob.start()
     await services.pusher?.start()
   })

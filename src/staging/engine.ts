@@ -3,6 +3,7 @@
 // `local` (files under STAGING_BASE_DIR, src/staging/local-engine.ts) and `shared` (PostgreSQL
 // records + S3 bytes, src/staging/shared/). Both keep the same contract: one conformance suite
 // (test/staging/conformance.test.ts) runs against each.
+import type { RecoveredEvents } from '../events/event-recovery.js'
 import type { FileHandle } from 'node:fs/promises'
 import type { EventFeed } from '../events/event-feed.js'
 import type { Readable } from 'node:stream'
@@ -63,7 +64,7 @@ export interface StagingEngine {
   /** The durable event feed (GET /v1/events, push); null where the engine does not write one yet. */
   readonly events: EventFeed | null
   /** Prepares the engine (loads the tree / runs migrations); returns how many items it holds. */
-  init(): Promise<{ items: number }>
+  init(): Promise<{ items: number; recoveredEvents?: RecoveredEvents }>
   close(): Promise<void>
   /** Readiness checks as /readyz reports them. */
   readiness(): Promise<{ staging_tree_loaded: boolean; staging_tree_writable: boolean }>

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream'
 import { AppError } from '../errors.js'
 import { EventLog, type EventLogOptions } from '../events/event-log.js'
 import { EventRecorder } from '../events/event-recorder.js'
+import { recoverMissingEvents, type RecoveredEvents } from '../events/event-recovery.js'
 import { Draft, type WriteOptions } from './draft.js'
 import type { CommitInput, CommitResult, EngineTotals, ItemPage, StagingDraft, StagingEngine, Sweeper, SweeperOptions } from './engine.js'
 import type { ListFilter } from './item-index.js'
@@ -41,15 +42,17 @@ export class LocalEngine implements StagingEngine {
     return this.store.quota.limits
   }
 
-  async init(): Promise<{ items: number }> {
+  async init(): Promise<{ items: number; recoveredEvents?: RecoveredEvents }> {
     const report = await this.store.init()
+    let recoveredEvents: RecoveredEvents | undefined
     try {
       await this.events?.open()
+      if (this.events && this.recorder) recoveredEvents = await recoverMissingEvents(this.events, this.store.index.all(), this.recorder)
     } catch (err) {
       await this.store.close()
       throw err
     }
-    return { items: report.items }
+    return { items: report.items, ...(recoveredEvents ? { recoveredEvents } : {}) }
   }
 
   async close(): Promise<void> {
