@@ -5,6 +5,7 @@
 // once, as the feed promises (a change whose event did land is not repeated, bar the odd duplicate at
 // the tail's edge, which consumers already handle).
 import type { StagingEventSink } from '../staging/event-sink.js'
+import type { ItemIndex } from '../staging/item-index.js'
 import type { ItemRecord } from '../staging/record.js'
 import { EVENT_TYPES, type CloudEvent } from './cloud-event.js'
 import type { EventLog } from './event-log.js'
@@ -20,7 +21,7 @@ export interface RecoveredEvents {
   removed: number
 }
 
-export async function recoverMissingEvents(log: EventLog, items: ItemRecord[], sink: StagingEventSink): Promise<RecoveredEvents> {
+export async function recoverMissingEvents(log: EventLog, index: ItemIndex, sink: StagingEventSink): Promise<RecoveredEvents> {
   const recovered: RecoveredEvents = { staged: 0, status_changed: 0, removed: 0 }
   const tail = await log.read(Math.max(0, log.head - TAIL), TAIL)
   const first = tail[0]
@@ -34,9 +35,10 @@ export async function recoverMissingEvents(log: EventLog, items: ItemRecord[], s
   const latest = new Map<string, CloudEvent>()
   for (const event of tail) if (event.subject && event.type !== EVENT_TYPES.swept) latest.set(event.subject, event)
 
-  const present = new Set<string>()
-  const changed = items.filter((r) => r.updated_at >= cutoff).sort((a, b) => (a.updated_at < b.updated_at ? -1 : a.updated_at > b.updated_at ? 1 : 0))
-  for (const record of items) present.add(`${record.source}/${record.document_id}`)
+  const changed = index
+    .all()
+    .filter((r) => r.updated_at >= cutoff)
+    .sort((a, b) => (a.updated_at < b.updated_at ? -1 : a.updated_at > b.updated_at ? 1 : 0))
   for (const record of changed) {
     const event = latest.get(`${record.source}/${record.document_id}`)
     const seen = event && event.type !== EVENT_TYPES.removed ? (event.data as Partial<ItemRecord>) : null
@@ -51,9 +53,10 @@ export async function recoverMissingEvents(log: EventLog, items: ItemRecord[], s
   }
   // An item the tail says is there, changed within the window, that the tree does not have: its removal
   // (or, when the crash undid its commit, its never-answered staging) is told as a removal.
-  for (const [subject, event] of latest) {
-    if (event.type === EVENT_TYPES.removed || event.time < cutoff || present.has(subject)) continue
+  for (const event of latest.values()) {
+    if (event.type === EVENT_TYPES.removed || event.time < cutoff) continue
     const record = event.data as unknown as ItemRecord
+    if (index.get(record.source, record.document_id)) continue
     await sink.removed(record, record.status === 'success' ? 'success' : 'deleted')
     recovered.removed++
   }

@@ -47,7 +47,7 @@ export class LocalEngine implements StagingEngine {
     let recoveredEvents: RecoveredEvents | undefined
     try {
       await this.events?.open()
-      if (this.events && this.recorder) recoveredEvents = await recoverMissingEvents(this.events, this.store.index.all(), this.recorder)
+      if (this.events && this.recorder) recoveredEvents = await recoverMissingEvents(this.events, this.store.index, this.recorder)
     } catch (err) {
       await this.store.close()
       throw err
