@@ -1,71 +1,33 @@
 // GET /v1/events through HTTP on real temp trees: every change as one CloudEvent in order, long-polling,
 // numbering and delivery exactly once across a restart, 410 after trimming, validation.
+import { createHash } from 'node:crypto'
 import { open, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import type { FastifyInstance } from 'fastify'
-import { buildTestApp, HOUR, tempDir, upload } from '../helper.js'
-
-interface Ev {
-  specversion: string
-  id: string
-  type: string
-  subject?: string
-  sequence: string
-  reason?: string
-  time: string
-  data: Record<string, unknown>
-}
-
-async function page(app: FastifyInstance, query: string): Promise<{ events: Ev[]; next: number }> {
-  const res = await app.inject({ method: 'GET', url: `/v1/events?${query}` })
-  if (res.statusCode !== 200) throw new Error(`GET /v1/events?${query}: ${res.statusCode} ${res.body}`)
-  return res.json()
-}
+import { buildTestApp, tempDir, upload } from '../helper.js'
+import { eventPage, EVERY_KIND_OF_CHANGE, makeEveryKindOfChange, short } from './feed-client.js'
 
 /** A segment's data: the zeros of its preallocated rest cut off. */
 const dataOf = (text: string) => text.replace(/\0+$/, '')
 
-const short = (e: Ev) => `${e.type.replace('com.apex.staging.', '')} ${e.subject ?? '-'}${e.reason ? ` ${e.reason}` : ''}`
-
 t.test('every change is one CloudEvent, in order, durable when answered', async (t) => {
   const { app, clock } = await buildTestApp(t, { STAGING_ABANDONED_AFTER_HOURS: '1' })
-  await upload(app, 'A', 'one')
-  await upload(app, 'A', 'one') // same bytes: nothing changed, no event
-  await upload(app, 'A', 'two', { overwrite: true })
-  await upload(app, 'B', 'b')
-  await upload(app, 'C', 'c')
-  await app.inject({ method: 'PATCH', url: '/v1/staging/local_upload/A', payload: { status: 'active' } }) // heartbeat: no event
-  await app.inject({ method: 'PATCH', url: '/v1/staging/local_upload/A', payload: { status: 'failed', error: 'bad' } })
-  await app.inject({ method: 'POST', url: '/v1/staging/local_upload/B/cleanup', payload: { status: 'success' } })
-  await app.inject({ method: 'DELETE', url: '/v1/staging/local_upload/A' })
-  clock.advance(2 * HOUR)
-  await app.inject({ method: 'POST', url: '/v1/cleanup' })
+  await makeEveryKindOfChange(app, clock)
 
-  const { events, next } = await page(app, 'after=0')
-  t.same(events.map(short), [
-    'item.staged local_upload/A',
-    'item.staged local_upload/A',
-    'item.staged local_upload/B',
-    'item.staged local_upload/C',
-    'item.status_changed local_upload/A',
-    'item.removed local_upload/B success',
-    'item.removed local_upload/A deleted',
-    'item.status_changed local_upload/C abandoned',
-    'sweep.completed -'
-  ])
+  const { events, next } = await eventPage(app, 'after=0')
+  t.same(events.map(short), EVERY_KIND_OF_CHANGE)
   t.same(events.map((e) => Number(e.sequence)), [1, 2, 3, 4, 5, 6, 7, 8, 9], 'sequences 1..n')
   t.equal(next, 9)
   t.equal(new Set(events.map((e) => e.id)).size, events.length, 'unique ids')
   const staged = events[1]!
   t.equal(staged.specversion, '1.0')
-  t.equal(staged.data.sha256, (await app.inject({ method: 'GET', url: '/v1/staging/local_upload/A' }).then(() => staged.data.sha256)))
+  t.equal(staged.data.sha256, createHash('sha256').update('two').digest('hex'), 'the overwrite\'s record is the data')
   t.match(staged, { source: '/apex-staging', datacontenttype: 'application/json', sequence: '0000000000000002' })
   t.equal(events[4]!.data.status, 'failed')
   t.equal(events[8]!.data.marked_abandoned, 1, 'the sweep summary is the data')
 
-  t.same((await page(app, 'after=3&limit=2')).events.map((e) => Number(e.sequence)), [4, 5], 'after and limit')
-  t.same(await page(app, 'after=9'), { events: [], next: 9 }, 'nothing new: next stays')
+  t.same((await eventPage(app, 'after=3&limit=2')).events.map((e) => Number(e.sequence)), [4, 5], 'after and limit')
+  t.same(await eventPage(app, 'after=9'), { events: [], next: 9 }, 'nothing new: next stays')
 
   // Durable before answered: the segment on disk already holds every event.
   const dir = join((app.staging.config.baseDir), '.events')
@@ -89,8 +51,8 @@ t.test('a long-polling consumer sees every change exactly once in order, across 
       }
       writing = false
     })()
-    while (writing || (await page(app, `after=${after}`)).events.length > 0) {
-      const { events, next } = await page(app, `after=${after}&limit=7&wait=0.2`)
+    while (writing || (await eventPage(app, `after=${after}`)).events.length > 0) {
+      const { events, next } = await eventPage(app, `after=${after}&limit=7&wait=0.2`)
       for (const e of events) {
         seen.push(Number(e.sequence))
         subjects.push(short(e))
@@ -108,7 +70,7 @@ t.test('a long-polling consumer sees every change exactly once in order, across 
 t.test('a long-poll wakes on the append, ends at its wait, and ends at once on close', async (t) => {
   const { app } = await buildTestApp(t)
   const started = Date.now()
-  const polling = page(app, 'after=0&wait=10')
+  const polling = eventPage(app, 'after=0&wait=10')
   await new Promise((r) => setTimeout(r, 100))
   await upload(app, 'W', 'w')
   const woke = await polling
@@ -116,7 +78,7 @@ t.test('a long-poll wakes on the append, ends at its wait, and ends at once on c
   t.ok(Date.now() - started < 5000, 'woke on the append, not at the end of wait')
 
   const t0 = Date.now()
-  t.same(await page(app, 'after=1&wait=0.3'), { events: [], next: 1 })
+  t.same(await eventPage(app, 'after=1&wait=0.3'), { events: [], next: 1 })
   t.ok(Date.now() - t0 >= 250, 'held for wait')
 
   const held = app.inject({ method: 'GET', url: '/v1/events?after=1&wait=60' })
@@ -141,7 +103,7 @@ t.test('an `after` older than the trimmed log is 410 EventsGone with the oldest 
   const problem = res.json()
   t.match(problem, { code: 'EventsGone', status: 410, retryable: false })
   t.ok(problem.oldest_sequence > 1, 'names the oldest sequence')
-  const resumed = await page(app, `after=${problem.oldest_sequence - 1}&limit=1000`)
+  const resumed = await eventPage(app, `after=${problem.oldest_sequence - 1}&limit=1000`)
   t.equal(Number(resumed.events[0]!.sequence), problem.oldest_sequence, 'resuming there works')
   t.equal(Number(resumed.events.at(-1)!.sequence), 12, 'through the newest')
 })
@@ -161,7 +123,7 @@ t.test('a torn tail after kill -9 is dropped at start and numbering continues', 
   const second = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
   t.equal(dataOf(await readFile(segment, 'utf8')), dataOf(whole), 'the torn line is zeroed')
   await upload(second.app, 'K3', 'k3')
-  const { events } = await page(second.app, 'after=0')
+  const { events } = await eventPage(second.app, 'after=0')
   t.same(events.map((e) => Number(e.sequence)), [1, 2, 3, 4])
 
   // A whole line beyond a gap of zeros (a batch whose pages landed out of order, never acknowledged)
@@ -173,7 +135,7 @@ t.test('a torn tail after kill -9 is dropped at start and numbering continues', 
   await h2.write(stale, gapAt)
   await h2.close()
   const again = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
-  t.same((await page(again.app, 'after=0')).events.map((e) => Number(e.sequence)), [1, 2, 3, 4], 'the stale line is not an event')
+  t.same((await eventPage(again.app, 'after=0')).events.map((e) => Number(e.sequence)), [1, 2, 3, 4], 'the stale line is not an event')
   t.notOk((await readFile(segment, 'utf8')).slice(gapAt).includes(stale), 'and it is gone from the file')
   await again.app.close()
 
@@ -181,7 +143,7 @@ t.test('a torn tail after kill -9 is dropped at start and numbering continues', 
   // start appends its event again (src/events/event-recovery.ts) under the next number.
   await writeFile(segment, (await readFile(segment, 'utf8')).replace(/"K3"/, '"K9"'))
   const third = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
-  const after = (await page(third.app, 'after=0')).events
+  const after = (await eventPage(third.app, 'after=0')).events
   t.same(after.map((e) => Number(e.sequence)), [1, 2, 3, 4])
   t.same(after.map((e) => e.subject), ['local_upload/K0', 'local_upload/K1', 'local_upload/K2', 'local_upload/K3'], 'the corrupt K3 event dropped, K3 told again')
 })

@@ -5,22 +5,9 @@ import { join } from 'node:path'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp, tempDir, upload } from '../helper.js'
+import { eventPage, short } from './feed-client.js'
 
-interface Ev {
-  type: string
-  subject?: string
-  sequence: string
-  reason?: string
-  data: Record<string, unknown>
-}
-
-async function allEvents(app: FastifyInstance): Promise<Ev[]> {
-  const res = await app.inject({ method: 'GET', url: '/v1/events?after=0&limit=1000' })
-  if (res.statusCode !== 200) throw new Error(`GET /v1/events: ${res.statusCode} ${res.body}`)
-  return (res.json() as { events: Ev[] }).events
-}
-
-const short = (e: Ev) => `${e.type.replace('com.apex.staging.', '')} ${e.subject ?? '-'}${e.reason ? ` ${e.reason}` : ''}`
+const allEvents = async (app: FastifyInstance) => (await eventPage(app, 'after=0&limit=1000')).events
 
 t.test('a change without its event gets one at the next start', async (t) => {
   const baseDir = await tempDir(t)
