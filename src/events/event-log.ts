@@ -1,6 +1,8 @@
 // The local engine's event log: append-only segment files in {base}/.events. Appends made in the same
 // tick share one write and one fdatasync (group commit, as DirSyncBatcher does for renames), and an
-// append resolves only once its event is durable; readers and waiters see durable events only.
+// append resolves only once its event is durable. Readers and waiters see published events only:
+// durable, and, for an append made with `visibleAfter`, with that change visible too (a commit's
+// event is durable before the item is in the index; a consumer must not read `staged` and get 404).
 // The files themselves (segments, preallocation, rotation, trimming) are SegmentFiles'.
 import { randomUUID } from 'node:crypto'
 import { sequenceOf, toCloudEvent, type CloudEvent, type EventDraft } from './cloud-event.js'
@@ -27,6 +29,10 @@ export class EventLog {
   private readonly files: SegmentFiles
   private nextSeq = 1
   private durable = 0
+  /** What readers see: durable, and no held event at or below it. */
+  private published = 0
+  /** Appended with `visibleAfter` and not yet released: readers stop below the lowest. */
+  private readonly held = new Set<number>()
   private pending: Pending[] = []
   private scheduled = false
   /** Batches written or syncing and not yet answered. */
@@ -47,9 +53,9 @@ export class EventLog {
     this.files = new SegmentFiles({ ...options, now: this.now })
   }
 
-  /** The last durable sequence (0 for an empty log). */
+  /** The last published sequence (0 for an empty log). */
   get head(): number {
-    return this.durable
+    return this.published
   }
 
   /** The oldest sequence still retained; `after` below oldest - 1 has lost events to trimming. */
@@ -62,14 +68,28 @@ export class EventLog {
     const lastSeq = await this.files.open((e) => this.recent.push(e))
     if (lastSeq !== null) {
       this.durable = lastSeq
+      this.published = lastSeq
       this.nextSeq = lastSeq + 1
     }
     this.lastTrimAt = this.now()
   }
 
-  /** Appends one event; resolves with it (id and sequence assigned) once it is on disk. */
-  append(draft: EventDraft): Promise<CloudEvent> {
-    const event = toCloudEvent(draft, this.nextSeq++, randomUUID())
+  /**
+   * Appends one event; resolves with it (id and sequence assigned) once it is on disk. With
+   * `visibleAfter`, readers see it (and every later event) only once that settles too, whichever way:
+   * the caller settles it when the change itself is visible, or has failed.
+   */
+  append(draft: EventDraft, visibleAfter?: Promise<unknown>): Promise<CloudEvent> {
+    const seq = this.nextSeq++
+    const event = toCloudEvent(draft, seq, randomUUID())
+    if (visibleAfter) {
+      this.held.add(seq)
+      const release = () => {
+        this.held.delete(seq)
+        this.publish()
+      }
+      visibleAfter.then(release, release)
+    }
     return new Promise<CloudEvent>((resolve, reject) => {
       this.pending.push({ event, line: encodeLine(event), resolve, reject })
       this.schedule()
@@ -79,12 +99,12 @@ export class EventLog {
   /** The log is this process's own: always current. */
   async refresh(): Promise<void> {}
 
-  /** Durable events after `after`, in order, at most `limit`. */
+  /** Published events after `after`, in order, at most `limit`. */
   async read(after: number, limit: number): Promise<CloudEvent[]> {
-    const upTo = this.durable
+    const upTo = this.published
     if (after >= upTo) return []
     const fromMemory = this.recent.after(after, limit)
-    if (fromMemory) return fromMemory
+    if (fromMemory) return fromMemory.filter((e) => sequenceOf(e) <= upTo)
     const out: CloudEvent[] = []
     const segments = this.files.segments
     const start = Math.max(0, segments.findLastIndex((s) => s.first <= after + 1))
@@ -103,10 +123,10 @@ export class EventLog {
     return out
   }
 
-  /** Resolves when an event after `after` is durable, after `ms`, when `signal` aborts or the log is interrupted. */
+  /** Resolves when an event after `after` is published, after `ms`, when `signal` aborts or the log is interrupted. */
   waitFor(after: number, ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.durable > after || ms <= 0) return Promise.resolve()
-    return this.waiters.wait(() => this.durable > after, ms, signal)
+    if (this.published > after || ms <= 0) return Promise.resolve()
+    return this.waiters.wait(() => this.published > after, ms, signal)
   }
 
   /** Wakes every waiter now and from now on (the app is closing). */
@@ -171,6 +191,15 @@ export class EventLog {
     })
   }
 
+  /** Moves the published mark up to the durable one, stopping below the lowest held event. */
+  private publish(): void {
+    let upTo = this.durable
+    for (const seq of this.held) if (seq <= upTo) upTo = seq - 1
+    if (upTo <= this.published) return
+    this.published = upTo
+    this.waiters.check()
+  }
+
   private complete(batch: Pending[], failure: unknown): void {
     // A batch after a failed sync is refused too: its lines may sit behind a torn one.
     const err = failure ?? this.broken
@@ -181,7 +210,7 @@ export class EventLog {
     for (const p of batch) this.recent.push(p.event)
     this.durable = sequenceOf(batch.at(-1)!.event)
     for (const p of batch) p.resolve(p.event)
-    this.waiters.check()
+    this.publish()
     if (this.now() - this.lastTrimAt >= TRIM_EVERY_MS) {
       this.lastTrimAt = this.now()
       this.files.trim().then(() => this.recent.dropBefore(this.oldest), () => undefined)

@@ -14,8 +14,8 @@ export class EventRecorder implements StagingEventSink {
     private readonly clock: Clock
   ) {}
 
-  async staged(record: ItemRecord): Promise<void> {
-    await this.log.append({ kind: 'staged', time: record.updated_at, subject: subjectOf(record), data: record })
+  async staged(record: ItemRecord, _replaced: boolean, visibleAfter?: Promise<unknown>): Promise<void> {
+    await this.log.append({ kind: 'staged', time: record.updated_at, subject: subjectOf(record), data: record }, visibleAfter)
   }
 
   async statusChanged(record: ItemRecord, _previous: ItemRecord['status'], reason?: 'abandoned'): Promise<void> {

@@ -8,8 +8,12 @@ import type { SweepResult } from './sweep.js'
 export type RemovedItem = ItemRecord | { source: Source; document_id: string }
 
 export interface StagingEventSink {
-  /** A new item, or one replaced by an overwrite. */
-  staged(record: ItemRecord, replaced: boolean): Promise<void>
+  /**
+   * A new item, or one replaced by an overwrite. Resolves once the event is durable; readers of the
+   * feed see it only once `visibleAfter` settles as well (the store settles it after the item is in
+   * its index), so a consumer that reads the event can GET the item.
+   */
+  staged(record: ItemRecord, replaced: boolean, visibleAfter?: Promise<unknown>): Promise<void>
   /** A real status change (a same-status heartbeat is not one); `reason` is set by the sweep. */
   statusChanged(record: ItemRecord, previous: ItemRecord['status'], reason?: 'abandoned'): Promise<void>
   removed(item: RemovedItem, reason: RemovalReason): Promise<void>

@@ -199,19 +199,27 @@ export class StagingStore {
       }
       // The event's append and fdatasync overlap the directory fsync of the rename (both are awaited
       // before the answer): one disk round trip on the path instead of two.
+      // Readers of the feed see the event only once the item is in the index (or the commit failed).
       let eventFailure: unknown = null
+      let shown = () => {}
+      const visible = new Promise<void>((resolve) => (shown = resolve))
       const recordEvent = () =>
-        this.events.staged(record, existing !== undefined).catch((err: unknown) => {
+        this.events.staged(record, existing !== undefined, visible).catch((err: unknown) => {
           eventFailure = err ?? new Error('the event could not be recorded')
         })
       try {
-        await draft.seal(METADATA_FILE, JSON.stringify(record, null, 2))
-        await this.renameIntoPlace(draft.dir, input.source, input.documentId, recordEvent)
-      } catch (err) {
-        throw storageError(err, `could not commit ${input.source}/${input.documentId}`)
+        try {
+          await draft.seal(METADATA_FILE, JSON.stringify(record, null, 2))
+          await this.renameIntoPlace(draft.dir, input.source, input.documentId, recordEvent)
+        } catch (err) {
+          throw storageError(err, `could not commit ${input.source}/${input.documentId}`)
+        }
+        draft.markCommitted()
+        this.index.put(record)
+      } finally {
+        // On failure too: a held event keeps every later one from readers.
+        shown()
       }
-      draft.markCommitted()
-      this.index.put(record)
       this.observer.bytesWritten(input.source, file.size)
       this.observer.itemCommitted(input.source, input.kind)
       // The item is in place either way; the caller learns that its event is not.
