@@ -113,7 +113,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   app.addHook('onReady', async () => {
     const report = await services.engine.init()
-    app.log.info({ items: report.items, engine: services.engine.name }, 'staging store ready')
+    app.log.info({ items: report.items, engine: services.engine.name, ...(report.index ? { index_from: report.index } : {}) }, 'staging store ready')
     const recovered = report.recoveredEvents
     if (recovered && recovered.staged + recovered.status_changed + recovered.removed > 0) {
       app.log.warn({ recovered_events: recovered }, 'events appended for changes that reached the tree without their event (an unclean stop)')

@@ -64,7 +64,8 @@ export interface StagingEngine {
   /** The durable event feed (GET /v1/events, push); null where the engine does not write one yet. */
   readonly events: EventFeed | null
   /** Prepares the engine (loads the tree / runs migrations); returns how many items it holds. */
-  init(): Promise<{ items: number; recoveredEvents?: RecoveredEvents }>
+  /** `index`: where the local engine's index came from (the tree, or the snapshot of a clean stop). */
+  init(): Promise<{ items: number; index?: 'tree' | 'snapshot'; recoveredEvents?: RecoveredEvents }>
   close(): Promise<void>
   /** Readiness checks as /readyz reports them. */
   readiness(): Promise<{ staging_tree_loaded: boolean; staging_tree_writable: boolean }>

@@ -7,6 +7,8 @@ import { ID_PATTERN, SOURCES, itemRecordSchema, type ItemRecord, type Source } f
 
 export interface LoadReport {
   items: number
+  /** Where the index came from: every item's metadata, or the snapshot of a clean stop (index-snapshot.ts). */
+  from: 'tree' | 'snapshot'
   /** `{source}/{name}` directories without readable metadata: left for the sweep to remove. */
   orphans: string[]
 }
@@ -64,7 +66,7 @@ export async function listSourceEntries(baseDir: string, source: Source): Promis
 }
 
 export async function loadTree(baseDir: string, add: (record: ItemRecord) => void): Promise<LoadReport> {
-  const report: LoadReport = { items: 0, orphans: [] }
+  const report: LoadReport = { items: 0, from: 'tree', orphans: [] }
   // In key order, so that every insertion into the index's sorted key arrays is an append.
   for (const source of [...SOURCES].sort()) {
     const names = (await listSourceEntries(baseDir, source)).sort()

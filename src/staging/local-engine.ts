@@ -42,7 +42,7 @@ export class LocalEngine implements StagingEngine {
     return this.store.quota.limits
   }
 
-  async init(): Promise<{ items: number; recoveredEvents?: RecoveredEvents }> {
+  async init(): Promise<{ items: number; index: 'tree' | 'snapshot'; recoveredEvents?: RecoveredEvents }> {
     const report = await this.store.init()
     let recoveredEvents: RecoveredEvents | undefined
     try {
@@ -52,7 +52,7 @@ export class LocalEngine implements StagingEngine {
       await this.store.close()
       throw err
     }
-    return { items: report.items, ...(recoveredEvents ? { recoveredEvents } : {}) }
+    return { items: report.items, index: report.from, ...(recoveredEvents ? { recoveredEvents } : {}) }
   }
 
   async close(): Promise<void> {

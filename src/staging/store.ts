@@ -11,6 +11,7 @@ import { DirSyncBatcher } from './dir-sync-batcher.js'
 import { Draft, type WriteOptions } from './draft.js'
 import { fsyncPath, writeFileAtomic } from './durable-fs.js'
 import { METADATA_FILE } from './filename.js'
+import { deleteIndexSnapshot, takeIndexSnapshot, writeIndexSnapshot } from './index-snapshot.js'
 import { ItemIndex } from './item-index.js'
 import { KeyedMutex } from './keyed-mutex.js'
 import { assertTransition, statusChanged } from './lifecycle.js'
@@ -65,6 +66,11 @@ export class StagingStore {
   private readonly events: StagingEventSink
   private loadReport: LoadReport | null = null
   private lock: TreeLock | null = null
+  /** Changes under way, each from before its first step on the tree to after its index update. */
+  private changing = 0
+  /** Set by close: the snapshot being written (true once on disk); the next change deletes it first. */
+  private snapshot: Promise<boolean> | null = null
+  private droppingSnapshot: Promise<void> | null = null
 
   constructor(private readonly options: StoreOptions) {
     this.tmpDir = join(options.baseDir, '.tmp')
@@ -94,7 +100,11 @@ export class StagingStore {
     try {
       await mkdir(this.tmpDir, { recursive: true, mode: 0o750 })
       await recoverTemp(this.options.baseDir, this.tmpDir)
-      const report = await loadTree(this.options.baseDir, (record) => this.index.put(record))
+      const put = (record: ItemRecord) => this.index.put(record)
+      // The snapshot of a clean stop when it holds (and it is deleted either way), else every item.
+      const fromSnapshot = await takeIndexSnapshot(this.options.baseDir, put)
+      this.snapshot = null
+      const report: LoadReport = fromSnapshot !== null ? { items: fromSnapshot, from: 'snapshot', orphans: [] } : await loadTree(this.options.baseDir, put)
       this.loadReport = report
       return report
     } catch (err) {
@@ -103,8 +113,20 @@ export class StagingStore {
     }
   }
 
-  /** Gives the tree up for the next process. */
+  /**
+   * Gives the tree up for the next process. When no change is under way, it first writes the index
+   * snapshot (index-snapshot.ts), so that the next start reads one file; a change that comes after
+   * deletes it before touching the tree.
+   */
   async close(): Promise<void> {
+    if (this.lock && this.loadReport && this.changing === 0 && !this.snapshot) {
+      // A failed write (a full disk, say) only costs the next start a read of the whole tree.
+      this.snapshot = writeIndexSnapshot(this.options.baseDir, this.tmpDir, this.index.inKeyOrder()).then(
+        () => true,
+        () => false
+      )
+      await this.snapshot
+    }
     await this.lock?.release()
     this.lock = null
   }
@@ -169,7 +191,7 @@ export class StagingStore {
    */
   async commit(draft: Draft, input: CommitInput): Promise<CommitResult> {
     const file = draft.written
-    return this.mutex.run(itemKey(input.source, input.documentId), async () => {
+    return this.change(itemKey(input.source, input.documentId), async () => {
       const existing = this.index.get(input.source, input.documentId)
       if (existing && !input.overwrite) {
         if (existing.sha256 === file.sha256 && existing.status === 'active') {
@@ -230,7 +252,7 @@ export class StagingStore {
 
   /** Changes an item's status per the transition table; a status to itself refreshes updated_at. */
   async setStatus(source: Source, documentId: string, status: Status, error?: string | null, reason?: 'abandoned'): Promise<ItemRecord> {
-    return this.mutex.run(itemKey(source, documentId), async () => {
+    return this.change(itemKey(source, documentId), async () => {
       const current = this.require(source, documentId)
       assertTransition(current.status, status)
       const record = statusChanged(current, status, this.options.clock.now(), this.options.failedRetentionMs, error)
@@ -242,7 +264,7 @@ export class StagingStore {
 
   /** Removes an item now; undefined when it is already gone. `check` may veto under the item's lock. */
   async remove(source: Source, documentId: string, reason: RemovalReason, check?: (r: ItemRecord) => boolean): Promise<ItemRecord | undefined> {
-    return this.mutex.run(itemKey(source, documentId), async () => {
+    return this.change(itemKey(source, documentId), async () => {
       const current = this.index.get(source, documentId)
       if (!current || (check && !check(current))) return undefined
       await this.removeDir(this.itemDir(source, documentId), [current.filename, METADATA_FILE])
@@ -255,13 +277,41 @@ export class StagingStore {
 
   /** Removes a directory under a source that has no item in the index (an orphan), under its lock. */
   async removeOrphan(source: Source, name: string): Promise<boolean> {
-    return this.mutex.run(itemKey(source, name), async () => {
+    return this.change(itemKey(source, name), async () => {
       if (this.index.get(source, name)) return false
       await this.removeDir(join(this.options.baseDir, source, name))
       this.observer.itemRemoved(source, 'orphan')
       await this.events.removed({ source, document_id: name }, 'orphan')
       return true
     })
+  }
+
+  /** Every change to the tree runs here: under the item's lock, and only once a snapshot written at close is gone. */
+  private change<T>(key: string, work: () => Promise<T>): Promise<T> {
+    return this.mutex.run(key, async () => {
+      this.changing++
+      try {
+        await this.dropSnapshot()
+        return await work()
+      } finally {
+        this.changing--
+      }
+    })
+  }
+
+  /** Shared by every change that starts while the snapshot is being written or on disk. */
+  private dropSnapshot(): Promise<void> {
+    const written = this.snapshot
+    if (!written) return Promise.resolve()
+    this.droppingSnapshot ??= written
+      .then(async (onDisk) => {
+        if (onDisk) await deleteIndexSnapshot(this.options.baseDir)
+        this.snapshot = null
+      })
+      .finally(() => {
+        this.droppingSnapshot = null
+      })
+    return this.droppingSnapshot
   }
 
   private async writeRecord(record: ItemRecord): Promise<void> {

@@ -1,0 +1,204 @@
+// The index as it stood at a clean stop, so that the next start reads one file instead of every
+// item's metadata (100k items: one sequential read of ~23 MB instead of 100k opens, reads and stats).
+//
+// `{base}/.index-snapshot`: a header line, then one record per line in key order, each a JSON array of
+// the record's fields in the header's `fields` order (an object of any further keys last; file_path
+// blank: it follows the tree). It is trusted only when
+//   - its CRC-32 matches the lines and its fields are today's (a torn, edited or older file is ignored),
+//   - every source directory is the one it was (inode and mtime: any item added, removed or renamed
+//     while the service was stopped changes them),
+// and it is consumed: read, then deleted and the base directory fsynced before the start goes on, so a
+// crash at any later moment leaves no snapshot and the next start reads the tree. Editing an item's
+// metadata by hand while stopped is not seen; delete the snapshot after doing that.
+import { randomUUID } from 'node:crypto'
+import { closeSync, openSync, readSync, statSync, unlinkSync } from 'node:fs'
+import { open, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { crc32 } from 'node:zlib'
+import { fsyncPath } from './durable-fs.js'
+import { SOURCES, itemRecordSchema, type ItemRecord, type Source } from './record.js'
+
+export const SNAPSHOT_FILE = '.index-snapshot'
+const FORMAT = 'apex-staging-index/2'
+type Field = keyof typeof itemRecordSchema.shape
+const FIELDS = Object.keys(itemRecordSchema.shape) as Field[]
+const CHUNK = 1024 * 1024
+
+type SourceStamp = { ino: string; mtime_ns: string } | null
+
+interface Header {
+  format: string
+  fields: string[]
+  count: number
+  crc32: number
+  sources: Record<Source, SourceStamp>
+}
+
+function stampSources(baseDir: string): Record<Source, SourceStamp> {
+  const out = {} as Record<Source, SourceStamp>
+  for (const source of SOURCES) {
+    const info = statSync(join(baseDir, source), { bigint: true, throwIfNoEntry: false })
+    out[source] = info ? { ino: String(info.ino), mtime_ns: String(info.mtimeNs) } : null
+  }
+  return out
+}
+
+const sameStamps = (a: Record<Source, SourceStamp>, b: Record<Source, SourceStamp>) =>
+  SOURCES.every((s) => a[s]?.ino === b[s]?.ino && a[s]?.mtime_ns === b[s]?.mtime_ns)
+
+/** Writes the snapshot atomically and durably (temp file in tmpDir, fsync, rename, fsync of the base). */
+export async function writeIndexSnapshot(baseDir: string, tmpDir: string, records: Iterable<ItemRecord>): Promise<number> {
+  // The lines are made before the first await: the snapshot is the index at this instant.
+  const chunks: string[] = []
+  let lines: string[] = []
+  let crc = 0
+  let count = 0
+  const flush = () => {
+    const chunk = lines.join('')
+    crc = crc32(chunk, crc)
+    chunks.push(chunk)
+    lines = []
+  }
+  for (const record of records) {
+    lines.push(`${JSON.stringify(toRow(record))}\n`)
+    count++
+    if (lines.length === 4096) flush()
+  }
+  flush()
+  const header: Header = { format: FORMAT, fields: FIELDS, count, crc32: crc, sources: stampSources(baseDir) }
+  const tmp = join(tmpDir, `index-snapshot-${randomUUID()}`)
+  try {
+    const handle = await open(tmp, 'wx', 0o640)
+    try {
+      await handle.write(`${JSON.stringify(header)}\n`)
+      for (const chunk of chunks) await handle.write(chunk)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(tmp, join(baseDir, SNAPSHOT_FILE))
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw err
+  }
+  await fsyncPath(baseDir)
+  return count
+}
+
+/** The record's fields in FIELDS order, file_path blank, then any further keys as one object. */
+function toRow(record: ItemRecord): unknown[] {
+  const row: unknown[] = FIELDS.map((f) => (f === 'file_path' ? '' : record[f]))
+  const keys = Object.keys(record)
+  if (keys.length > FIELDS.length) {
+    const extra: Record<string, unknown> = {}
+    for (const k of keys) if (!FIELDS.includes(k as Field)) extra[k] = (record as Record<string, unknown>)[k]
+    row.push(extra)
+  }
+  return row
+}
+
+/** Where each field sits in a row. */
+const AT = Object.fromEntries(FIELDS.map((f, i) => [f, i])) as Record<Field, number>
+
+/** A row back into a record: an object literal, so that 100k records share one shape and load fast. */
+function fromRow(row: unknown[], sourceDirs: Record<string, string>): ItemRecord {
+  const record = {
+    document_id: row[AT.document_id],
+    source: row[AT.source],
+    kind: row[AT.kind],
+    status: row[AT.status],
+    created_at: row[AT.created_at],
+    updated_at: row[AT.updated_at],
+    file_path: '',
+    filename: row[AT.filename],
+    original_filename: row[AT.original_filename],
+    content_type: row[AT.content_type],
+    file_size_bytes: row[AT.file_size_bytes],
+    sha256: row[AT.sha256],
+    source_location: row[AT.source_location],
+    error: row[AT.error],
+    expires_at: row[AT.expires_at]
+  } as ItemRecord
+  if (row.length > FIELDS.length) Object.assign(record, row[FIELDS.length])
+  // Ids and stored filenames have no separators or dot segments: the same as path.join, without its cost.
+  record.file_path = `${sourceDirs[record.source]}/${record.document_id}/${record.filename}`
+  return record
+}
+
+/** Deletes the snapshot, durably: the tree is about to change. */
+export async function deleteIndexSnapshot(baseDir: string): Promise<void> {
+  await rm(join(baseDir, SNAPSHOT_FILE), { force: true })
+  await fsyncPath(baseDir)
+}
+
+/**
+ * Reads and deletes the snapshot (durably, before returning); the records when it is whole and the
+ * tree is as it was written, else null (no snapshot, or one that does not hold: read the tree).
+ */
+export async function takeIndexSnapshot(baseDir: string, add: (record: ItemRecord) => void): Promise<number | null> {
+  const path = join(baseDir, SNAPSHOT_FILE)
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw err
+  }
+  let records: ItemRecord[] | null
+  try {
+    records = readSnapshot(fd, baseDir)
+  } catch {
+    records = null // a line that is not JSON: the CRC would not have matched either
+  } finally {
+    closeSync(fd)
+  }
+  unlinkSync(path)
+  await fsyncPath(baseDir)
+  if (records) for (const record of records) add(record)
+  return records ? records.length : null
+}
+
+/** The records of a whole snapshot of this tree, or null. */
+function readSnapshot(fd: number, baseDir: string): ItemRecord[] | null {
+  const buffer = Buffer.allocUnsafe(CHUNK)
+  const records: ItemRecord[] = []
+  const sourceDirs = Object.fromEntries(SOURCES.map((s) => [s, join(baseDir, s)]))
+  let header: Header | null = null
+  let crc = 0
+  let rest = ''
+  let position = 0
+  for (;;) {
+    const n = readSync(fd, buffer, 0, CHUNK, position)
+    if (n === 0) break
+    let start = 0
+    if (header === null) {
+      const end = buffer.indexOf(10)
+      if (end < 0 || end >= n) return null
+      header = parseHeader(buffer.toString('utf8', 0, end))
+      if (!header || !sameStamps(header.sources, stampSources(baseDir))) return null
+      start = end + 1
+    }
+    position += n
+    crc = crc32(buffer.subarray(start, n), crc)
+    const text = rest + buffer.toString('utf8', start, n)
+    const last = text.lastIndexOf('\n')
+    rest = text.slice(last + 1)
+    for (let i = 0; i < last; ) {
+      const j = text.indexOf('\n', i)
+      records.push(fromRow(JSON.parse(text.slice(i, j)) as unknown[], sourceDirs))
+      i = j + 1
+    }
+  }
+  if (!header || rest !== '' || records.length !== header.count || crc !== header.crc32) return null
+  return records
+}
+
+function parseHeader(line: string): Header | null {
+  try {
+    const header = JSON.parse(line) as Header
+    const sameFields = Array.isArray(header.fields) && header.fields.join() === FIELDS.join()
+    return header.format === FORMAT && sameFields && typeof header.crc32 === 'number' && header.sources ? header : null
+  } catch {
+    return null
+  }
+}
