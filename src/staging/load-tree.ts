@@ -1,5 +1,5 @@
 // Start-up: recover interrupted commits in .tmp, then read every item's metadata into the index.
-import { readFileSync, statSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import { readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { METADATA_FILE } from './filename.js'
@@ -34,15 +34,28 @@ export async function recoverTemp(baseDir: string, tmpDir: string): Promise<void
   }
 }
 
+/** Metadata files are a few hundred bytes: one read into the loader's buffer, instead of readFileSync's fstat and reads. */
+function readMetadata(path: string, buffer: Buffer): string {
+  const fd = openSync(path, 'r')
+  let n: number
+  try {
+    n = readSync(fd, buffer, 0, buffer.length, 0)
+  } finally {
+    closeSync(fd)
+  }
+  // A file that fills the buffer may be longer: read it whole.
+  return n < buffer.length ? buffer.toString('utf8', 0, n) : readFileSync(path, 'utf8')
+}
+
 /**
  * Synchronous on purpose: it runs only at start-up, before the server listens, and the sync calls
  * cost a fifth of the promise round-trips (100k items load in seconds rather than tens of seconds).
  */
-export function readItem(baseDir: string, source: Source, name: string): ItemRecord | null {
+export function readItem(baseDir: string, source: Source, name: string, buffer: Buffer): ItemRecord | null {
   if (!ID_PATTERN.test(name)) return null
   const dir = join(baseDir, source, name)
   try {
-    const raw: unknown = JSON.parse(readFileSync(join(dir, METADATA_FILE), 'utf8'))
+    const raw: unknown = JSON.parse(readMetadata(join(dir, METADATA_FILE), buffer))
     const parsed = itemRecordSchema.safeParse(raw)
     if (!parsed.success || parsed.data.source !== source || parsed.data.document_id !== name) return null
     const record = parsed.data
@@ -67,11 +80,12 @@ export async function listSourceEntries(baseDir: string, source: Source): Promis
 
 export async function loadTree(baseDir: string, add: (record: ItemRecord) => void): Promise<LoadReport> {
   const report: LoadReport = { items: 0, from: 'tree', orphans: [] }
+  const buffer = Buffer.allocUnsafe(64 * 1024)
   // In key order, so that every insertion into the index's sorted key arrays is an append.
   for (const source of [...SOURCES].sort()) {
     const names = (await listSourceEntries(baseDir, source)).sort()
     for (const name of names) {
-      const record = readItem(baseDir, source, name)
+      const record = readItem(baseDir, source, name, buffer)
       if (record) {
         add(record)
         report.items++

@@ -1,6 +1,7 @@
 // The production build's entry points (scripts/bundle.mjs: dist/server.js and dist/cli.js bundled with
 // their dependencies) as a process: it starts, serves the API and the docs, stages a file, and at a
-// clean stop (SIGTERM) writes the index snapshot that the next start loads.
+// clean stop (SIGTERM) writes the index snapshot that the next start loads; and the shared engine, a
+// chunk of its own loaded only when STAGING_STORAGE=shared, runs from it on PostgreSQL and s3rver.
 import { execFile } from 'node:child_process'
 import { mkdirSync, rmSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
@@ -8,7 +9,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { spawnNode } from '../child-process.js'
-import { freePort, tempDir } from '../helper.js'
+import { freePort, tempDir, type TapLike } from '../helper.js'
+import { sharedBackends } from '../staging/shared/backends.js'
 
 const root = new URL('../../', import.meta.url).pathname
 const run = promisify(execFile)
@@ -22,41 +24,64 @@ async function waitReady(port: number, exited: () => boolean): Promise<void> {
   throw new Error('the bundled server did not become ready')
 }
 
+/** Bundles once for this file, under the project so that the external packages resolve from its node_modules. */
+let bundled: Promise<string> | null = null
+function bundle(): Promise<string> {
+  bundled ??= (async () => {
+    const outdir = join(root, 'node_modules', '.cache', `apex-staging-bundle-${process.pid}`)
+    mkdirSync(outdir, { recursive: true })
+    // Removed when the whole file is done (both tests use it).
+    t.teardown(() => rmSync(outdir, { recursive: true, force: true }))
+    await run(process.execPath, [join(root, 'scripts', 'bundle.mjs'), '--outdir', outdir], { cwd: root })
+    return outdir
+  })()
+  return bundled
+}
+
+async function startBundled(t: TapLike, outdir: string, env: Record<string, string>) {
+  const port = await freePort()
+  const child = spawnNode([join(outdir, 'server.js')], { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env })
+  t.teardown(() => child.kill('SIGKILL'))
+  await waitReady(port, () => child.exitCode !== null)
+  const stop = () =>
+    new Promise<number | null>((resolve) => {
+      child.once('exit', (code) => resolve(code))
+      child.kill('SIGTERM')
+    })
+  return { url: `http://127.0.0.1:${port}`, stop }
+}
+
+async function stageOne(url: string, id: string, bytes: string): Promise<number> {
+  const form = new FormData()
+  form.set('document_id', id)
+  form.set('file', new Blob([bytes]), 'b.txt')
+  return (await fetch(`${url}/v1/documents`, { method: 'POST', body: form })).status
+}
+
 t.test('the bundled server starts, serves, and snapshots its index at a clean stop', async (t) => {
-  // Under the project, so that the packages left external resolve from its node_modules.
-  const outdir = join(root, 'node_modules', '.cache', `apex-staging-bundle-${process.pid}`)
-  mkdirSync(outdir, { recursive: true })
-  t.teardown(() => rmSync(outdir, { recursive: true, force: true }))
-  await run(process.execPath, [join(root, 'scripts', 'bundle.mjs'), '--outdir', outdir], { cwd: root })
+  const outdir = await bundle()
   t.match((await run(process.execPath, [join(outdir, 'cli.js'), '--version'])).stdout, /^\d+\.\d+\.\d+/, 'the CLI bundle runs')
 
   const baseDir = await tempDir(t)
-  const start = async () => {
-    const port = await freePort()
-    const child = spawnNode([join(outdir, 'server.js')], { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), STAGING_BASE_DIR: baseDir, LOG_LEVEL: 'warn' })
-    t.teardown(() => child.kill('SIGKILL'))
-    await waitReady(port, () => child.exitCode !== null)
-    const stop = () =>
-      new Promise<number | null>((resolve) => {
-        child.once('exit', (code) => resolve(code))
-        child.kill('SIGTERM')
-      })
-    return { url: `http://127.0.0.1:${port}`, stop }
-  }
-
-  const first = await start()
+  const first = await startBundled(t, outdir, { STAGING_BASE_DIR: baseDir })
   t.equal((await fetch(`${first.url}/docs/json`)).status, 200, 'the OpenAPI document (swagger, left external)')
   t.equal((await fetch(`${first.url}/docs/`)).status, 200, 'the docs UI and its assets')
-  const form = new FormData()
-  form.set('document_id', 'BUNDLED')
-  form.set('file', new Blob(['bundled bytes']), 'b.txt')
-  const staged = await fetch(`${first.url}/v1/documents`, { method: 'POST', body: form })
-  t.equal(staged.status, 201)
+  t.equal(await stageOne(first.url, 'BUNDLED', 'bundled bytes'), 201)
   t.equal(await first.stop(), 0, 'a clean stop exits 0')
   t.ok((await readdir(baseDir)).includes('.index-snapshot'), 'the snapshot is written at the stop')
 
-  const second = await start()
+  const second = await startBundled(t, outdir, { STAGING_BASE_DIR: baseDir })
   t.notOk((await readdir(baseDir)).includes('.index-snapshot'), 'and consumed by the next start')
   t.equal(await (await fetch(`${second.url}/v1/staging/local_upload/BUNDLED/content`)).text(), 'bundled bytes')
   t.equal(await second.stop(), 0)
+})
+
+t.test('the bundled server runs the shared engine (its lazily loaded chunk)', async (t) => {
+  const outdir = await bundle()
+  const backends = await sharedBackends(t)
+  const server = await startBundled(t, outdir, { ...backends.env, ...backends.awsEnv, STAGING_BASE_DIR: await tempDir(t) })
+  t.equal(await stageOne(server.url, 'SHARED', 'shared bytes'), 201)
+  t.equal(await (await fetch(`${server.url}/v1/staging/local_upload/SHARED/content`)).text(), 'shared bytes', 'the bytes came back from the object store')
+  t.equal(((await (await fetch(`${server.url}/v1/stats`)).json()) as { total_documents: number }).total_documents, 1)
+  t.equal(await server.stop(), 0)
 })
