@@ -1,6 +1,7 @@
 // `npm run bench [name]`: runs every benchmark in turn (or the one named); add a new one to the list below.
 import { eventsOverhead } from './events-overhead.js'
 import { pullThroughput } from './pull-throughput.js'
+import { restart } from './restart.js'
 import { sideBySide } from './side-by-side.js'
 import { sharedEngineReport } from './shared-engine.js'
 import { statsScaling } from './stats-scaling.js'
@@ -29,6 +30,7 @@ const benchmarks: { name: string; run: () => Promise<void> }[] = [
   { name: 'side-by-side', run: () => sideBySide() },
   { name: 'upload-memory', run: uploadMemoryReport },
   { name: 'stats-scaling', run: statsScalingReport },
+  { name: 'restart', run: () => restart() },
   { name: 'pull-throughput', run: pullThroughput },
   { name: 'shared-engine', run: sharedEngineReport },
   { name: 'events-overhead', run: () => eventsOverhead() }

@@ -13,7 +13,7 @@ const SOURCES = ['frontapp', 'samsara', 'turvo', 'local_upload', 'http', 'https'
 const STATUSES = ['active', 'success', 'failed'] as const
 
 /** Writes `count` items straight to disk (setup speed matters here, not durability). */
-async function seed(baseDir: string, count: number): Promise<void> {
+export async function seed(baseDir: string, count: number): Promise<void> {
   const now = new Date().toISOString()
   const body = 'x'.repeat(100)
   const sha256 = createHash('sha256').update(body).digest('hex')

@@ -9,8 +9,9 @@ const PACKAGE_NAME = 'apex-staging'
 export function readPackageVersion(from: URL = new URL('.', import.meta.url)): string {
   for (let dir = new URL('../', from); ; dir = new URL('../', dir)) {
     try {
-      const pkg = packageJson.parse(JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')))
-      if (pkg.name === PACKAGE_NAME) return pkg.version
+      // Another package.json on the way (dist/package.json only sets the module type) is passed by.
+      const pkg = packageJson.safeParse(JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')))
+      if (pkg.success && pkg.data.name === PACKAGE_NAME) return pkg.data.version
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     }
