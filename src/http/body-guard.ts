@@ -75,7 +75,10 @@ export function registerBodyGuard(app: FastifyInstance, limits: BodyGuardLimits)
   app.addHook('onSend', async (request, reply) => {
     if (request.raw.complete || !hasBody(request)) return
     // Answered early: read and discard the rest, bounded, instead of closing on unread bytes (a reset
-    // that would destroy the answer before the client reads it).
+    // that would destroy the answer before the client reads it). Fastify marks a body parser's error
+    // `Connection: close`, on which node:http destroys the socket as soon as the answer is written:
+    // the same reset (curl: "Send failure: Broken pipe", no status), so the drain closes it instead.
+    reply.removeHeader('connection')
     drain(request, reply.raw, limits)
   })
 }

@@ -2,7 +2,9 @@
 // no Expect: 100-continue: node:http, undici and curl all read it, and the server keeps serving.
 import { execFile } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
+import { once } from 'node:events'
 import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
@@ -107,4 +109,32 @@ t.test('early answers reach node:http, undici and curl, drained or closed after'
   t.equal(app.staging.store.draftDirs().size, 0, 'no draft left')
   t.equal(app.staging.store.quota.reservedBytes, 0, 'no quota held')
   t.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200, 'still serving')
+})
+
+t.test('a client still sending when the early answer is written is not reset away from it', async (t) => {
+  // A body parser's error (here 413: the declared length is past the webhook limit) came with
+  // `Connection: close`, and node:http then closed the socket as soon as the answer was written;
+  // the client's next bytes drew a reset, which discarded the unread answer on the client's side.
+  const { app } = await buildTestApp(t, { STAGING_WEBHOOK_MAX_KB: '64', FRONTAPP_API_SECRET: 'front-secret' })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const port = (app.server.address() as { port: number }).port
+  const socket = connect(port, '127.0.0.1')
+  let error: string | null = null
+  socket.on('error', (err: NodeJS.ErrnoException) => (error = err.code ?? err.message))
+  await once(socket, 'connect')
+  socket.pause() // nothing is read until the end, as a client busy sending would
+  const chunk = body(MiB)
+  socket.write(`POST /v1/webhooks/frontapp HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-front-signature: c2ln\r\ncontent-length: ${24 * MiB}\r\n\r\n`)
+  socket.write(chunk)
+  await new Promise((r) => setTimeout(r, 300)) // the answer is written meanwhile
+  socket.write(chunk) // past the server's close, this drew the reset
+  await new Promise((r) => setTimeout(r, 300))
+  let text = ''
+  socket.on('data', (d: Buffer) => (text += d.toString('latin1')))
+  socket.resume()
+  await new Promise((r) => setTimeout(r, 300))
+  socket.destroy()
+  t.equal(error, null, 'no reset')
+  t.match(text, /^HTTP\/1\.1 413 /, 'the answer was read')
+  t.match(text, /"code":"PayloadTooLarge"/)
 })
