@@ -100,9 +100,12 @@ function toRow(record: ItemRecord): unknown[] {
 /** Where each field sits in a row. */
 const AT = Object.fromEntries(FIELDS.map((f, i) => [f, i])) as Record<Field, number>
 
-/** A row back into a record: an object literal, so that 100k records share one shape and load fast. */
+/**
+ * A row back into a record: an object literal, so that 100k records share one shape and load fast
+ * (`satisfies` makes a field added to the schema and not here a type error).
+ */
 function fromRow(row: unknown[], sourceDirs: Record<string, string>): ItemRecord {
-  const record = {
+  const fields = {
     document_id: row[AT.document_id],
     source: row[AT.source],
     kind: row[AT.kind],
@@ -118,7 +121,8 @@ function fromRow(row: unknown[], sourceDirs: Record<string, string>): ItemRecord
     source_location: row[AT.source_location],
     error: row[AT.error],
     expires_at: row[AT.expires_at]
-  } as ItemRecord
+  } satisfies Record<Field, unknown>
+  const record = fields as ItemRecord
   if (row.length > FIELDS.length) Object.assign(record, row[FIELDS.length])
   // Ids and stored filenames have no separators or dot segments: the same as path.join, without its cost.
   record.file_path = `${sourceDirs[record.source]}/${record.document_id}/${record.filename}`
