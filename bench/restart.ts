@@ -3,23 +3,13 @@
 // index snapshot is read), then after a kill -9 of a process started from the snapshot (the tree again).
 // Usage: npm run bench restart  (BENCH_ITEMS, default 100000)
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { freePort } from '../test/helper.js'
+import { memoryOf } from './process-memory.js'
 import { seed } from './stats-scaling.js'
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-const peakRssMib = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
 
 async function start(baseDir: string): Promise<{ child: ChildProcess; readyMs: number }> {
   const port = await freePort()
@@ -54,7 +44,7 @@ export async function restart(count = Number(process.env.BENCH_ITEMS ?? 100_000)
     ]
     for (const [what, then] of runs) {
       const { child, readyMs } = await start(baseDir)
-      console.log(`${count} items, ${what}: ready in ${readyMs.toFixed(0)} ms, peak RSS ${peakRssMib(child.pid!).toFixed(0)} MiB`)
+      console.log(`${count} items, ${what}: ready in ${readyMs.toFixed(0)} ms, peak RSS ${(memoryOf(child.pid!).hwm / 1024 / 1024).toFixed(0)} MiB`)
       await stop(child, then)
     }
   } finally {

@@ -6,10 +6,10 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
 import { request, type IncomingMessage } from 'node:http'
 import { sharedBackends } from '../test/staging/shared/backends.js'
 import { freePort, multipartBody, tempDir } from '../test/helper.js'
+import { memoryOf } from './process-memory.js'
 
 const MIB = 1024 * 1024
 
@@ -22,11 +22,6 @@ export interface EngineBenchRow {
   largeMib: number
   largeMibPerSecond: number
   peakRssMb: number
-}
-
-function peakRss(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  return (Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024) / MIB
 }
 
 async function smallUploads(port: number, count: number): Promise<number[]> {
@@ -103,7 +98,7 @@ export async function engineBench(engine: 'local' | 'shared', smallCount = 300, 
       smallP99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
       largeMib,
       largeMibPerSecond: largeMib / largeSeconds,
-      peakRssMb: peakRss(child.pid as number)
+      peakRssMb: memoryOf(child.pid as number).hwm / MIB
     }
   } finally {
     for (const fn of teardowns.reverse()) await fn()

@@ -2,28 +2,15 @@
 // Usage: npm run build && node --import tsx bench/upload-memory.ts [MiB]
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { request } from 'node:http'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../test/helper.js'
+import { memoryOf } from './process-memory.js'
 
 const MIB = 1024 * 1024
 
-function rssOf(pid: number): { rss: number; hwm: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1')
-  await once(srv, 'listening')
-  const { port } = srv.address() as { port: number }
-  srv.close()
-  return port
-}
 
 export async function uploadMemory(mib = 1024): Promise<{ mib: number; seconds: number; peakRssMb: number; idleRssMb: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-upload-'))
@@ -38,10 +25,10 @@ export async function uploadMemory(mib = 1024): Promise<{ mib: number; seconds: 
       if (ok) break
       await new Promise((r) => setTimeout(r, 100))
     }
-    const idle = rssOf(child.pid as number).rss
+    const idle = memoryOf(child.pid as number).rss
     let peak = idle
     const sampler = setInterval(() => {
-      peak = Math.max(peak, rssOf(child.pid as number).rss)
+      peak = Math.max(peak, memoryOf(child.pid as number).rss)
     }, 50)
 
     const boundary = 'bench-boundary'
@@ -71,7 +58,7 @@ export async function uploadMemory(mib = 1024): Promise<{ mib: number; seconds: 
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     clearInterval(sampler)
     if (res.statusCode !== 201) throw new Error(`upload answered ${res.statusCode}: ${body}`)
-    const hwm = rssOf(child.pid as number).hwm
+    const hwm = memoryOf(child.pid as number).hwm
     return { mib, seconds, peakRssMb: Math.max(peak, hwm) / MIB, idleRssMb: idle / MIB }
   } finally {
     child.kill('SIGTERM')
