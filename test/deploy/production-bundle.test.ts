@@ -10,19 +10,11 @@ import { promisify } from 'node:util'
 import t from 'tap'
 import { spawnNode } from '../child-process.js'
 import { freePort, tempDir, type TapLike } from '../helper.js'
+import { waitHealthy } from '../proofs/server-bundle.js'
 import { sharedBackends } from '../staging/shared/backends.js'
 
 const root = new URL('../../', import.meta.url).pathname
 const run = promisify(execFile)
-
-async function waitReady(port: number, exited: () => boolean): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (exited()) throw new Error('the bundled server exited')
-    if (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false)) return
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error('the bundled server did not become ready')
-}
 
 /** Bundles once for this file, under the project so that the external packages resolve from its node_modules. */
 let bundled: Promise<string> | null = null
@@ -42,7 +34,7 @@ async function startBundled(t: TapLike, outdir: string, env: Record<string, stri
   const port = await freePort()
   const child = spawnNode([join(outdir, 'server.js')], { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env })
   t.teardown(() => child.kill('SIGKILL'))
-  await waitReady(port, () => child.exitCode !== null)
+  await waitHealthy(port, child)
   const stop = () =>
     new Promise<number | null>((resolve) => {
       child.once('exit', (code) => resolve(code))
