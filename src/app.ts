@@ -118,6 +118,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     if (recovered && recovered.staged + recovered.status_changed + recovered.removed > 0) {
       app.log.warn({ recovered_events: recovered }, 'events appended for changes that reached the tree without their event (an unclean stop)')
     }
+    void report.fileCheck?.then((mismatched) => {
+      if (mismatched.length > 0) app.log.warn({ items: mismatched.slice(0, 100), count: mismatched.length }, 'items whose data file does not match their record left the index; the next sweep removes them as orphans')
+    })
     if (deps.schedule !== false) services.cleanupJob.start()
     await services.pusher?.start()
   })

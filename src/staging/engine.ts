@@ -65,7 +65,8 @@ export interface StagingEngine {
   readonly events: EventFeed | null
   /** Prepares the engine (loads the tree / runs migrations); returns how many items it holds. */
   /** `index`: where the local engine's index came from (the tree, or the snapshot of a clean stop). */
-  init(): Promise<{ items: number; index?: 'tree' | 'snapshot'; recoveredEvents?: RecoveredEvents }>
+  /** `fileCheck` (local engine): the items whose data file did not match their record, found after ready. */
+  init(): Promise<{ items: number; index?: 'tree' | 'snapshot'; recoveredEvents?: RecoveredEvents; fileCheck?: Promise<string[]> }>
   close(): Promise<void>
   /** Readiness checks as /readyz reports them. */
   readiness(): Promise<{ staging_tree_loaded: boolean; staging_tree_writable: boolean }>

@@ -42,7 +42,7 @@ export class LocalEngine implements StagingEngine {
     return this.store.quota.limits
   }
 
-  async init(): Promise<{ items: number; index: 'tree' | 'snapshot'; recoveredEvents?: RecoveredEvents }> {
+  async init(): Promise<{ items: number; index: 'tree' | 'snapshot'; recoveredEvents?: RecoveredEvents; fileCheck?: Promise<string[]> }> {
     const report = await this.store.init()
     let recoveredEvents: RecoveredEvents | undefined
     try {
@@ -52,7 +52,9 @@ export class LocalEngine implements StagingEngine {
       await this.store.close()
       throw err
     }
-    return { items: report.items, index: report.from, ...(recoveredEvents ? { recoveredEvents } : {}) }
+    const loadedOrphans = report.orphans.length
+    const fileCheck = this.store.filesChecked.then(() => report.orphans.slice(loadedOrphans))
+    return { items: report.items, index: report.from, ...(recoveredEvents ? { recoveredEvents } : {}), fileCheck }
   }
 
   async close(): Promise<void> {

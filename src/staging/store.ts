@@ -15,7 +15,7 @@ import { deleteIndexSnapshot, takeIndexSnapshot, writeIndexSnapshot } from './in
 import { ItemIndex } from './item-index.js'
 import { KeyedMutex } from './keyed-mutex.js'
 import { assertTransition, statusChanged } from './lifecycle.js'
-import { loadTree, recoverTemp, type LoadReport } from './load-tree.js'
+import { fileMatches, loadTree, recoverTemp, verifyFiles, type LoadReport } from './load-tree.js'
 import { noEvents, type StagingEventSink } from './event-sink.js'
 import { silentObserver, type StagingObserver } from './observer.js'
 import { QuotaLedger, type QuotaLimits } from './quota.js'
@@ -48,6 +48,9 @@ export interface CommitResult {
   created: boolean
 }
 
+/** How long after a start the data-file check begins (checkFiles). */
+const FILE_CHECK_DELAY_MS = 1000
+
 /** Below this much free space a write of an item and its metadata cannot succeed: not ready. */
 const MIN_FREE_BYTES = 64 * 1024
 
@@ -65,6 +68,11 @@ export class StagingStore {
   private readonly observer: StagingObserver
   private readonly events: StagingEventSink
   private loadReport: LoadReport | null = null
+  /** The check of every loaded item's data file, after each start; resolves true when complete. */
+  private fileCheck: Promise<boolean> = Promise.resolve(true)
+  private closing = false
+  private fileCheckTimer: NodeJS.Timeout | undefined
+  private fileCheckNow: () => void = () => {}
   private lock: TreeLock | null = null
   /** Changes under way, each from before its first step on the tree to after its index update. */
   private changing = 0
@@ -91,6 +99,11 @@ export class StagingStore {
     return this.loadReport
   }
 
+  /** Resolves once every item loaded from the tree has had its data file checked (true), or close stopped the check (false). */
+  get filesChecked(): Promise<boolean> {
+    return this.fileCheck
+  }
+
   /**
    * Takes the tree's lock (one process per tree: TreeLockedError names the holder, nothing touched),
    * then creates the tree, clears leftovers of interrupted writes and loads the index from disk.
@@ -100,12 +113,12 @@ export class StagingStore {
     try {
       await mkdir(this.tmpDir, { recursive: true, mode: 0o750 })
       await recoverTemp(this.options.baseDir, this.tmpDir)
-      const put = (record: ItemRecord) => this.index.put(record)
       // The snapshot of a clean stop when it holds (and it is deleted either way), else every item.
-      const fromSnapshot = await takeIndexSnapshot(this.options.baseDir, put)
+      const fromSnapshot = await takeIndexSnapshot(this.options.baseDir, (record) => this.index.put(record))
       this.snapshot = null
-      const report: LoadReport = fromSnapshot !== null ? { items: fromSnapshot, from: 'snapshot', orphans: [] } : await loadTree(this.options.baseDir, put)
+      const report: LoadReport = fromSnapshot !== null ? { items: fromSnapshot, from: 'snapshot', orphans: [] } : await loadTree(this.options.baseDir, (record) => this.index.put(record))
       this.loadReport = report
+      this.fileCheck = this.checkFilesSoon(report)
       return report
     } catch (err) {
       await this.close()
@@ -119,6 +132,11 @@ export class StagingStore {
    * deletes it before touching the tree.
    */
   async close(): Promise<void> {
+    // The file check stops where it is: every start checks again, from the snapshot too.
+    this.closing = true
+    clearTimeout(this.fileCheckTimer)
+    this.fileCheckNow()
+    await this.fileCheck
     if (this.lock && this.loadReport && this.changing === 0 && !this.snapshot) {
       // A failed write (a full disk, say) only costs the next start a read of the whole tree.
       this.snapshot = writeIndexSnapshot(this.options.baseDir, this.tmpDir, this.index.inKeyOrder()).then(
@@ -129,6 +147,32 @@ export class StagingStore {
     }
     await this.lock?.release()
     this.lock = null
+  }
+
+  /**
+   * The data-file check of every start (from the tree or the snapshot), in the background once the
+   * service is ready: an item
+   * whose file is missing or of another size leaves the index (and its quota) and is an orphan for
+   * the next sweep, as the load itself used to decide. Under the item's lock and re-checked there,
+   * so a change that replaced the item meanwhile is never undone.
+   */
+  private checkFilesSoon(report: LoadReport): Promise<boolean> {
+    // Once the start is over: the check must not compete with the index load, the event recovery and listen.
+    return new Promise<void>((resolve) => {
+      this.fileCheckTimer = setTimeout(resolve, FILE_CHECK_DELAY_MS)
+      this.fileCheckNow = resolve
+    }).then(() => (this.closing ? false : this.checkFiles([...this.index.inKeyOrder()], report)))
+  }
+
+  private async checkFiles(records: readonly ItemRecord[], report: LoadReport): Promise<boolean> {
+    const mismatch = (loaded: ItemRecord) =>
+      this.mutex.run(itemKey(loaded.source, loaded.document_id), async () => {
+        const current = this.index.get(loaded.source, loaded.document_id)
+        if (!current || current.file_path !== loaded.file_path || (await fileMatches(current))) return
+        this.index.remove(current.source, current.document_id)
+        report.orphans.push(`${current.source}/${current.document_id}`)
+      })
+    return verifyFiles(records, mismatch, () => this.closing).catch(() => false)
   }
 
   /** Whether the tree can take a write now: the temp area is writable and its filesystem not full. */

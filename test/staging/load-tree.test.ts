@@ -1,0 +1,80 @@
+// The tree loader: a large tree is read half on a worker thread; both halves must give exactly what
+// one thread reading every item gives, in key order, with the same orphans.
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import t from 'tap'
+import { loadTree } from '../../src/staging/load-tree.js'
+import { readMetadataInWorker } from '../../src/staging/metadata-reader.js'
+import type { ItemRecord, Source } from '../../src/staging/record.js'
+import { tempDir } from '../helper.js'
+
+const record = (source: Source, id: string, extra: Partial<ItemRecord> = {}): ItemRecord => ({
+  document_id: id,
+  source,
+  kind: 'document',
+  status: 'active',
+  created_at: '2026-01-05T10:30:00.000Z',
+  updated_at: '2026-01-05T10:30:00.000Z',
+  file_path: `/elsewhere/${source}/${id}/doc.pdf`,
+  filename: 'doc.pdf',
+  original_filename: 'dóc ünïcode.pdf',
+  content_type: 'application/pdf',
+  file_size_bytes: 3,
+  sha256: 'a'.repeat(64),
+  source_location: null,
+  error: null,
+  expires_at: null,
+  ...extra
+})
+
+async function writeItem(baseDir: string, source: Source, id: string, metadata: string | null): Promise<void> {
+  const dir = join(baseDir, source, id)
+  await mkdir(dir, { recursive: true })
+  await writeFile(join(dir, 'doc.pdf'), 'pdf')
+  if (metadata === null) await mkdir(join(dir, '.metadata.json'))
+  else await writeFile(join(dir, '.metadata.json'), metadata)
+}
+
+async function load(baseDir: string, parallelMinItems: number) {
+  const records: ItemRecord[] = []
+  const report = await loadTree(baseDir, (r) => records.push(r), parallelMinItems)
+  return { records, report }
+}
+
+t.test('the worker half reads the same records, in key order, with the same orphans', async (t) => {
+  const baseDir = await tempDir(t)
+  const sources: Source[] = ['http', 'frontapp', 'turvo']
+  for (let i = 0; i < 60; i++) {
+    const source = sources[i % 3]!
+    const id = `D-${String(i).padStart(3, '0')}`
+    await writeItem(baseDir, source, id, JSON.stringify(record(source, id), null, 2))
+  }
+  // Unreadable (a directory where the file should be), not JSON, another item's record, and one
+  // longer than the reader's 64 KiB buffer, all in the half the worker reads.
+  await writeItem(baseDir, 'turvo', 'Z-DIR', null)
+  await writeItem(baseDir, 'turvo', 'Z-JUNK', '{ not json')
+  await writeItem(baseDir, 'turvo', 'Z-OTHER', JSON.stringify(record('turvo', 'SOMEONE-ELSE')))
+  await writeItem(baseDir, 'turvo', 'Z-LONG', JSON.stringify(record('turvo', 'Z-LONG', { status: 'failed', error: 'é'.repeat(70_000), expires_at: '2026-01-06T10:30:00.000Z' })))
+
+  const one = await load(baseDir, Infinity)
+  const two = await load(baseDir, 0)
+  t.equal(one.records.length, 61)
+  t.same(two.records, one.records, 'the same records')
+  t.same(two.report, one.report, 'the same report')
+  t.same(one.report.orphans, ['turvo/Z-DIR', 'turvo/Z-JUNK', 'turvo/Z-OTHER'])
+  const keys = two.records.map((r) => `${r.source}/${r.document_id}`)
+  t.same(keys, [...keys].sort(), 'in key order')
+  const long = two.records.find((r) => r.document_id === 'Z-LONG')
+  t.equal(long?.error, 'é'.repeat(70_000), 'a record past the buffer is read whole')
+  t.equal(two.records[0]?.file_path, join(baseDir, 'frontapp', 'D-001', 'doc.pdf'), 'the path follows the tree')
+  t.equal(two.records[0]?.original_filename, 'dóc ünïcode.pdf')
+})
+
+t.test('the worker answers null for what it cannot read and the text of the rest', async (t) => {
+  const dir = await tempDir(t)
+  await writeFile(join(dir, 'a'), 'first')
+  await writeFile(join(dir, 'c'), '')
+  await writeFile(join(dir, 'd'), 'fourth ✓')
+  const text = await readMetadataInWorker([join(dir, 'a'), join(dir, 'missing'), join(dir, 'c'), join(dir, 'd')])
+  t.same([0, 1, 2, 3].map(text), ['first', null, '', 'fourth ✓'])
+})
