@@ -7,7 +7,7 @@ import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
 import { fsyncFd, fsyncPath } from '../staging/durable-fs.js'
 import type { CloudEvent } from './cloud-event.js'
 import { scanSegment, segmentFirstSeq, segmentPath } from './segment-file.js'
-import { writeAt, zeroFill } from './segment-io.js'
+import { writeAllSync, writeAt, zeroFill } from './segment-io.js'
 
 export interface SegmentOptions {
   dir: string
@@ -29,6 +29,9 @@ export interface Segment {
   size: number
   lastWriteAt: number
 }
+
+/** Batches up to this size are written inline (place). */
+const INLINE_WRITE_BYTES = 64 * 1024
 
 /** How far ahead of the data a segment is zero-filled: one metadata sync per step, not per append. */
 const PREALLOCATE_STEP = 1024 * 1024
@@ -91,7 +94,10 @@ export class SegmentFiles {
     const fd = this.fd!
     const at = segment.bytes
     try {
-      await writeAt(fd, data, at)
+      // A batch of a few events is a page-cache copy of microseconds: inline, not a thread-pool round
+      // trip (the store's renames run inline for the same reason); a large one goes to the pool.
+      if (data.length <= INLINE_WRITE_BYTES) writeAllSync(fd, data, at)
+      else await writeAt(fd, data, at)
     } catch (err) {
       await zeroFill(fd, at, at + data.length).catch(() => undefined)
       throw err
