@@ -27,6 +27,7 @@ t.test('kill -9 during uploads leaves only whole items, and start-up clears the 
   await once(child, 'exit')
 
   const { app } = await buildTestApp(t, { STAGING_BASE_DIR: dir })
+  t.equal(await app.staging.store.checkFilesNow(), true, 'every data file checked against its record')
   t.same(app.staging.store.lastLoad?.orphans, [], 'no half item in the tree')
   t.same(await readdir(join(dir, '.tmp')), [], 'temp leftovers removed')
   const items = (await app.inject({ method: 'GET', url: '/v1/staging?limit=1000' })).json().items as {

@@ -54,5 +54,6 @@ t.test('every upload acknowledged before kill -9 is whole after restart', async 
   }
   t.same(broken, [], 'no acknowledged item is missing or torn')
   t.equal(whole, acked.size, 'every acknowledged item is present with its sha256')
+  t.equal(await app.staging.store.checkFilesNow(), true, 'every data file checked against its record')
   t.same(app.staging.store.lastLoad?.orphans, [], 'no half item in the tree')
 })

@@ -79,19 +79,22 @@ export async function fileMatches(record: ItemRecord): Promise<boolean> {
 /**
  * Checks every loaded record's data file (a few at a time, so the thread pool stays free for the
  * requests the service answers meanwhile) and hands each mismatch to `mismatch`, which decides under
- * the item's lock. Stops early when `stopped()` says so; resolves true when every file was checked.
+ * the item's lock; records that are no longer `current` are skipped. Stops early when `stopped()`
+ * says so; resolves true when every file was checked.
  */
 export async function verifyFiles(
   records: readonly ItemRecord[],
   mismatch: (record: ItemRecord) => Promise<void>,
   stopped: () => boolean,
+  current: (record: ItemRecord) => boolean,
   concurrency = 4
 ): Promise<boolean> {
   let next = 0
   const worker = async () => {
     while (next < records.length && !stopped()) {
       const record = records[next++] as ItemRecord
-      if (!(await fileMatches(record))) await mismatch(record)
+      // Replaced or removed since the load (a sweep running meanwhile, say): nothing to check.
+      if (current(record) && !(await fileMatches(record))) await mismatch(record)
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))

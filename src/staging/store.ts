@@ -99,8 +99,15 @@ export class StagingStore {
     return this.loadReport
   }
 
-  /** Resolves once every item loaded from the tree has had its data file checked (true), or close stopped the check (false). */
+  /** Resolves once every loaded item has had its data file checked (true), or close stopped the check (false). */
   get filesChecked(): Promise<boolean> {
+    return this.fileCheck
+  }
+
+  /** The same, starting the check now if its delay after the start has not run out (for tests and tools). */
+  checkFilesNow(): Promise<boolean> {
+    clearTimeout(this.fileCheckTimer)
+    this.fileCheckNow()
     return this.fileCheck
   }
 
@@ -172,7 +179,8 @@ export class StagingStore {
         this.index.remove(current.source, current.document_id)
         report.orphans.push(`${current.source}/${current.document_id}`)
       })
-    return verifyFiles(records, mismatch, () => this.closing).catch(() => false)
+    const current = (loaded: ItemRecord) => this.index.get(loaded.source, loaded.document_id)?.file_path === loaded.file_path
+    return verifyFiles(records, mismatch, () => this.closing, current).catch(() => false)
   }
 
   /** Whether the tree can take a write now: the temp area is writable and its filesystem not full. */
