@@ -37,8 +37,12 @@ export interface SweepOptions {
 }
 
 const MAX_LISTED = 1000
-/** Removals in flight at once: enough to keep the thread pool and the disk queue busy. */
-const SWEEP_CONCURRENCY = 16
+/**
+ * Removals in flight at once. Each waits for its source directory's group-committed fsync, so more in
+ * flight means more renames per journal commit: 100k expired items took 1.54-1.63x the time of rm -rf
+ * with 16, 1.10-1.32x with 64 (shared/perf cleanup case, same evening).
+ */
+const SWEEP_CONCURRENCY = 64
 const HOUR = 3_600_000
 
 export class CleanupSweeper {
