@@ -2,6 +2,7 @@
 // Each item's data file is checked against its record after the service is ready (verifyFiles).
 import { readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { forEachConcurrently } from './concurrently.js'
 import { METADATA_FILE } from './filename.js'
 import { readMetadata, readMetadataInWorker } from './metadata-reader.js'
 import { ID_PATTERN, SOURCES, itemRecordSchema, type ItemRecord, type Source } from './record.js'
@@ -82,23 +83,22 @@ export async function fileMatches(record: ItemRecord): Promise<boolean> {
  * the item's lock; records that are no longer `current` are skipped. Stops early when `stopped()`
  * says so; resolves true when every file was checked.
  */
-export async function verifyFiles(
+export function verifyFiles(
   records: readonly ItemRecord[],
   mismatch: (record: ItemRecord) => Promise<void>,
   stopped: () => boolean,
   current: (record: ItemRecord) => boolean,
   concurrency = 4
 ): Promise<boolean> {
-  let next = 0
-  const worker = async () => {
-    while (next < records.length && !stopped()) {
-      const record = records[next++] as ItemRecord
+  return forEachConcurrently(
+    records,
+    concurrency,
+    async (record) => {
       // Replaced or removed since the load (a sweep running meanwhile, say): nothing to check.
       if (current(record) && !(await fileMatches(record))) await mismatch(record)
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, worker))
-  return next >= records.length && !stopped()
+    },
+    stopped
+  )
 }
 
 export async function listSourceEntries(baseDir: string, source: Source): Promise<string[]> {
@@ -111,7 +111,7 @@ export async function listSourceEntries(baseDir: string, source: Source): Promis
 }
 
 /** Below this many items the tree is read on the main thread alone: a worker costs tens of milliseconds to start. */
-export const PARALLEL_LOAD_MIN_ITEMS = 4096
+const PARALLEL_LOAD_MIN_ITEMS = 4096
 
 export async function loadTree(
   baseDir: string,

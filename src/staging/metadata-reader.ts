@@ -17,10 +17,11 @@ export function readMetadata(path: string, buffer: Buffer): string {
   return n < buffer.length ? buffer.toString('utf8', 0, n) : readFileSync(path, 'utf8')
 }
 
-/** What the worker sends back: every file's bytes end to end (moved, not copied) and where each ends; -1 for a file it could not read. */
+/** What the worker sends back: every file's bytes end to end (moved, not copied), where each ends, and which it could not read. */
 interface WorkerAnswer {
   bytes: ArrayBuffer
   ends: Int32Array
+  failed: Uint8Array
 }
 
 /**
@@ -37,6 +38,7 @@ const paths = workerData.paths
 let bytes = Buffer.allocUnsafeSlow(Math.max(MAX_READ, paths.length * 1024))
 let used = 0
 const ends = new Int32Array(paths.length)
+const failed = new Uint8Array(paths.length)
 const room = (n) => {
   if (used + n <= bytes.length) return
   const bigger = Buffer.allocUnsafeSlow(Math.max(bytes.length * 2, used + n))
@@ -56,33 +58,22 @@ for (let i = 0; i < paths.length; i++) {
       n = whole.copy(bytes, used)
     }
     used += n
-    ends[i] = used
   } catch {
-    ends[i] = -1
+    failed[i] = 1
   }
+  ends[i] = used
 }
 const out = bytes.buffer.slice(0, used)
-parentPort.postMessage({ bytes: out, ends }, [out, ends.buffer])
+parentPort.postMessage({ bytes: out, ends, failed }, [out, ends.buffer, failed.buffer])
 `
 
 /** The texts of `paths` in order, read on a worker thread; null for a file that could not be read. */
 export function readMetadataInWorker(paths: readonly string[]): Promise<(i: number) => string | null> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_PROGRAM, { eval: true, workerData: { paths } })
-    worker.once('message', ({ bytes, ends }: WorkerAnswer) => {
+    worker.once('message', ({ bytes, ends, failed }: WorkerAnswer) => {
       const all = Buffer.from(bytes)
-      resolve((i) => {
-        const end = ends[i] ?? -1
-        if (end < 0) return null
-        let start = 0
-        for (let j = i - 1; j >= 0; j--) {
-          if ((ends[j] as number) >= 0) {
-            start = ends[j] as number
-            break
-          }
-        }
-        return all.toString('utf8', start, end)
-      })
+      resolve((i) => (failed[i] ? null : all.toString('utf8', i > 0 ? ends[i - 1] : 0, ends[i])))
       void worker.terminate()
     })
     worker.once('error', reject)

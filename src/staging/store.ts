@@ -120,10 +120,11 @@ export class StagingStore {
     try {
       await mkdir(this.tmpDir, { recursive: true, mode: 0o750 })
       await recoverTemp(this.options.baseDir, this.tmpDir)
+      const put = (record: ItemRecord) => this.index.put(record)
       // The snapshot of a clean stop when it holds (and it is deleted either way), else every item.
-      const fromSnapshot = await takeIndexSnapshot(this.options.baseDir, (record) => this.index.put(record))
+      const fromSnapshot = await takeIndexSnapshot(this.options.baseDir, put)
       this.snapshot = null
-      const report: LoadReport = fromSnapshot !== null ? { items: fromSnapshot, from: 'snapshot', orphans: [] } : await loadTree(this.options.baseDir, (record) => this.index.put(record))
+      const report: LoadReport = fromSnapshot !== null ? { items: fromSnapshot, from: 'snapshot', orphans: [] } : await loadTree(this.options.baseDir, put)
       this.loadReport = report
       this.fileCheck = this.checkFilesSoon(report)
       return report
@@ -139,11 +140,9 @@ export class StagingStore {
    * deletes it before touching the tree.
    */
   async close(): Promise<void> {
-    // The file check stops where it is: every start checks again, from the snapshot too.
+    // The file check stops where it is (or never begins): every start checks again, from the snapshot too.
     this.closing = true
-    clearTimeout(this.fileCheckTimer)
-    this.fileCheckNow()
-    await this.fileCheck
+    await this.checkFilesNow()
     if (this.lock && this.loadReport && this.changing === 0 && !this.snapshot) {
       // A failed write (a full disk, say) only costs the next start a read of the whole tree.
       this.snapshot = writeIndexSnapshot(this.options.baseDir, this.tmpDir, this.index.inKeyOrder()).then(
@@ -158,10 +157,9 @@ export class StagingStore {
 
   /**
    * The data-file check of every start (from the tree or the snapshot), in the background once the
-   * service is ready: an item
-   * whose file is missing or of another size leaves the index (and its quota) and is an orphan for
-   * the next sweep, as the load itself used to decide. Under the item's lock and re-checked there,
-   * so a change that replaced the item meanwhile is never undone.
+   * service is ready: an item whose file is missing or of another size leaves the index (and its
+   * quota) and is an orphan for the next sweep, as the load itself used to decide. Under the item's
+   * lock and re-checked there, so a change that replaced the item meanwhile is never undone.
    */
   private checkFilesSoon(report: LoadReport): Promise<boolean> {
     // Once the start is over: the check must not compete with the index load, the event recovery and listen.

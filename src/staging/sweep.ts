@@ -4,6 +4,7 @@ import { readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { Clock } from './clock.js'
+import { forEachConcurrently } from './concurrently.js'
 import { listSourceEntries } from './load-tree.js'
 import { noEvents, type StagingEventSink } from './event-sink.js'
 import { silentObserver, type StagingObserver } from './observer.js'
@@ -132,7 +133,7 @@ export class CleanupSweeper {
         })
       )
     }
-    await runConcurrently(work, SWEEP_CONCURRENCY)
+    await forEachConcurrently(work, SWEEP_CONCURRENCY, (task) => task())
 
     await this.sweepOrphans(dryRun, result, note, attempt)
     result.duration_ms = Math.round(performance.now() - started)
@@ -208,13 +209,4 @@ export class CleanupSweeper {
       })
     }
   }
-}
-
-/** Runs the tasks with at most `limit` in flight; each task handles its own errors. */
-async function runConcurrently(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
-  let next = 0
-  const worker = async () => {
-    while (next < tasks.length) await tasks[next++]!()
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker))
 }
