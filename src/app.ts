@@ -132,6 +132,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     await services.cleanupJob.stop()
     await services.upstream.close()
     await services.engine.close()
+    services.metrics.close()
   })
   return app
 }

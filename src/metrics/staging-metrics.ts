@@ -6,6 +6,7 @@ import { SOURCES, type Source } from '../staging/record.js'
 import { ATTEMPT_OUTCOMES, UPSTREAM_NAMES } from '../upstream/upstream-errors.js'
 import { PACKAGE_VERSION } from '../version.js'
 import { registerStateGauges, type StateSource } from './state-gauges.js'
+import { summariseEventLoopPerWindow } from './event-loop-window.js'
 
 const REMOVAL_REASONS = ['success', 'expired', 'deleted', 'orphan'] as const
 
@@ -91,8 +92,11 @@ export class StagingMetrics implements StagingObserver {
     registers: [this.registry]
   })
 
-  constructor() {
+  private readonly stopEventLoopWindow: () => void
+
+  constructor(options: { eventLoopWindowMs?: number } = {}) {
     collectDefaultMetrics({ register: this.registry })
+    this.stopEventLoopWindow = summariseEventLoopPerWindow(this.registry, options.eventLoopWindowMs)
     new Gauge({
       name: 'staging_build_info',
       help: 'Always 1; the labels name the running apex-staging version and Node.js version',
@@ -110,6 +114,11 @@ export class StagingMetrics implements StagingObserver {
     for (const upstream of UPSTREAM_NAMES) {
       for (const outcome of ATTEMPT_OUTCOMES) this.upstreamRequests.labels(upstream, outcome).inc(0)
     }
+  }
+
+  /** Stops the event-loop summary's timer (the app is closing). */
+  close(): void {
+    this.stopEventLoopWindow()
   }
 
   /** Adds the scrape-time gauges over the app's store, once the services exist. */
