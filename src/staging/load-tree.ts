@@ -6,6 +6,7 @@ import { forEachConcurrently } from './concurrently.js'
 import { METADATA_FILE } from './filename.js'
 import { readMetadata, readMetadataInWorker } from './metadata-reader.js'
 import { ID_PATTERN, SOURCES, itemRecordSchema, type ItemRecord, type Source } from './record.js'
+import { isPlainRecord, isOneComponent } from './record-check.js'
 
 export interface LoadReport {
   items: number
@@ -41,22 +42,33 @@ export async function recoverTemp(baseDir: string, tmpDir: string): Promise<void
 
 /**
  * One item from its metadata text (null: unreadable), or null when it is not a valid item of that
- * name. The data file is not looked at here: a stat per item was a third of the load, and a committed
- * item always has its file (the draft is renamed in whole), so the check runs after ready (verifyFiles).
+ * name in `sourceDir` ({base}/{source}). The data file is not looked at here: a stat per item was a
+ * third of the load, and a committed item always has its file (the draft is renamed in whole), so the
+ * check runs after ready (verifyFiles). A record whose filename is not one path component is not an
+ * item either: its file_path would point outside its directory.
  */
-export function parseItem(baseDir: string, source: Source, name: string, text: string | null): ItemRecord | null {
+export function parseItem(sourceDir: string, source: Source, name: string, text: string | null): ItemRecord | null {
   if (text === null || !ID_PATTERN.test(name)) return null
+  let value: unknown
   try {
-    const parsed = itemRecordSchema.safeParse(JSON.parse(text))
-    if (!parsed.success || parsed.data.source !== source || parsed.data.document_id !== name) return null
-    // The tree may have moved since the record was written: the path follows the tree. (The parsed
-    // object is this function's own: set in place, not copied, as 100k copies cost the GC at start-up.)
-    const record = parsed.data
-    record.file_path = join(baseDir, source, name, record.filename)
-    return record
+    value = JSON.parse(text)
   } catch {
     return null
   }
+  // The common record is checked in place; anything else is zod's to decide (record-check.ts).
+  let record: ItemRecord
+  if (isPlainRecord(value, source, name)) {
+    record = value
+  } else {
+    const parsed = itemRecordSchema.safeParse(value)
+    if (!parsed.success || parsed.data.source !== source || parsed.data.document_id !== name || !isOneComponent(parsed.data.filename)) return null
+    record = parsed.data
+  }
+  // The tree may have moved since the record was written: the path follows the tree. Set in place,
+  // not copied (100k copies cost the GC at start-up), and joined by hand: the id and the filename are
+  // single components, so path.join's normalising (a tenth of the load) changes nothing.
+  record.file_path = `${sourceDir}/${name}/${record.filename}`
+  return record
 }
 
 /**
@@ -124,9 +136,10 @@ export async function loadTree(
   for (const source of [...SOURCES].sort()) {
     for (const name of (await listSourceEntries(baseDir, source)).sort()) keys.push([source, name])
   }
-  const pathOf = ([source, name]: [Source, string]) => join(baseDir, source, name, METADATA_FILE)
+  const sourceDirs = Object.fromEntries(SOURCES.map((s) => [s, join(baseDir, s)])) as Record<Source, string>
+  const pathOf = ([source, name]: [Source, string]) => `${sourceDirs[source]}/${name}/${METADATA_FILE}`
   const take = ([source, name]: [Source, string], text: string | null) => {
-    const record = parseItem(baseDir, source, name, text)
+    const record = parseItem(sourceDirs[source], source, name, text)
     if (record) {
       add(record)
       report.items++
