@@ -4,7 +4,7 @@ import { readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { forEachConcurrently } from './concurrently.js'
 import { METADATA_FILE } from './filename.js'
-import { readMetadata, readMetadataInWorker } from './metadata-reader.js'
+import { defaultReaders, readAllMetadata, type ReadAllOptions } from './metadata-reader.js'
 import { ID_PATTERN, SOURCES, itemRecordSchema, type ItemRecord, type Source } from './record.js'
 import { isPlainRecord, isOneComponent } from './record-check.js'
 
@@ -71,18 +71,6 @@ export function parseItem(sourceDir: string, source: Source, name: string, text:
   return record
 }
 
-/**
- * Synchronous on purpose: it runs only at start-up, before the server listens, and the sync calls
- * cost a fifth of the promise round-trips (100k items load in seconds rather than tens of seconds).
- */
-function readText(path: string, buffer: Buffer): string | null {
-  try {
-    return readMetadata(path, buffer)
-  } catch {
-    return null
-  }
-}
-
 /** Whether the record's data file is there with the recorded size. */
 export async function fileMatches(record: ItemRecord): Promise<boolean> {
   const file = await stat(record.file_path).catch(() => null)
@@ -125,11 +113,17 @@ export async function listSourceEntries(baseDir: string, source: Source): Promis
 /** Below this many items the tree is read on the main thread alone: a worker costs tens of milliseconds to start. */
 const PARALLEL_LOAD_MIN_ITEMS = 4096
 
-export async function loadTree(
-  baseDir: string,
-  add: (record: ItemRecord) => void,
-  parallelMinItems = PARALLEL_LOAD_MIN_ITEMS
-): Promise<LoadReport> {
+export interface LoadOptions extends ReadAllOptions {
+  /** From this many items on, reader threads help (tests: 0). */
+  parallelMinItems?: number
+}
+
+/**
+ * Reads every item's metadata into `add`, in key order. Synchronous reads on purpose: this runs only
+ * at start-up, before the server listens, and sync calls cost a fifth of the promise round trips;
+ * for a large tree, reader threads read ahead of this thread's parsing (metadata-reader.ts).
+ */
+export async function loadTree(baseDir: string, add: (record: ItemRecord) => void, options: LoadOptions = {}): Promise<LoadReport> {
   const report: LoadReport = { items: 0, from: 'tree', orphans: [] }
   // In key order, so that every insertion into the index's sorted key arrays is an append.
   const keys: [Source, string][] = []
@@ -137,25 +131,21 @@ export async function loadTree(
     for (const name of (await listSourceEntries(baseDir, source)).sort()) keys.push([source, name])
   }
   const sourceDirs = Object.fromEntries(SOURCES.map((s) => [s, join(baseDir, s)])) as Record<Source, string>
-  const pathOf = ([source, name]: [Source, string]) => `${sourceDirs[source]}/${name}/${METADATA_FILE}`
-  const take = ([source, name]: [Source, string], text: string | null) => {
-    const record = parseItem(sourceDirs[source], source, name, text)
-    if (record) {
-      add(record)
-      report.items++
-    } else {
-      report.orphans.push(`${source}/${name}`)
-    }
-  }
-  // A large tree: the second half is read on a worker thread while this one reads and parses the first.
-  const split = keys.length >= parallelMinItems ? Math.ceil(keys.length / 2) : keys.length
-  const later = split < keys.length ? readMetadataInWorker(keys.slice(split).map(pathOf)).catch(() => null) : null
-  const buffer = Buffer.allocUnsafe(64 * 1024)
-  for (let i = 0; i < split; i++) take(keys[i]!, readText(pathOf(keys[i]!), buffer))
-  if (later) {
-    // Should the worker fail to start or answer, this thread reads its half too.
-    const texts = await later
-    for (let i = split; i < keys.length; i++) take(keys[i]!, texts ? texts(i - split) : readText(pathOf(keys[i]!), buffer))
-  }
+  const paths = keys.map(([source, name]) => `${sourceDirs[source]}/${name}/${METADATA_FILE}`)
+  const parallel = keys.length >= (options.parallelMinItems ?? PARALLEL_LOAD_MIN_ITEMS)
+  await readAllMetadata(
+    paths,
+    (i, text) => {
+      const [source, name] = keys[i]!
+      const record = parseItem(sourceDirs[source], source, name, text)
+      if (record) {
+        add(record)
+        report.items++
+      } else {
+        report.orphans.push(`${source}/${name}`)
+      }
+    },
+    { ...options, workers: parallel ? (options.workers ?? defaultReaders()) : 0 }
+  )
   return report
 }

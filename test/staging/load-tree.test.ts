@@ -1,10 +1,11 @@
-// The tree loader: a large tree is read half on a worker thread; both halves must give exactly what
-// one thread reading every item gives, in key order, with the same orphans.
+// The tree loader: reader threads read a large tree's metadata in chunks ahead of the main thread's
+// parsing; however the chunks fall, the load must give exactly what one thread reading every item
+// gives, in key order, with the same orphans.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { loadTree } from '../../src/staging/load-tree.js'
-import { readMetadataInWorker } from '../../src/staging/metadata-reader.js'
+import { loadTree, type LoadOptions } from '../../src/staging/load-tree.js'
+import { readAllMetadata } from '../../src/staging/metadata-reader.js'
 import type { ItemRecord, Source } from '../../src/staging/record.js'
 import { tempDir } from '../helper.js'
 
@@ -35,13 +36,13 @@ async function writeItem(baseDir: string, source: Source, id: string, metadata: 
   else await writeFile(join(dir, '.metadata.json'), metadata)
 }
 
-async function load(baseDir: string, parallelMinItems: number) {
+async function load(baseDir: string, options: LoadOptions) {
   const records: ItemRecord[] = []
-  const report = await loadTree(baseDir, (r) => records.push(r), parallelMinItems)
+  const report = await loadTree(baseDir, (r) => records.push(r), options)
   return { records, report }
 }
 
-t.test('the worker half reads the same records, in key order, with the same orphans', async (t) => {
+t.test('reader threads give the same records, in key order, with the same orphans', async (t) => {
   const baseDir = await tempDir(t)
   const sources: Source[] = ['http', 'frontapp', 'turvo']
   for (let i = 0; i < 60; i++) {
@@ -50,17 +51,26 @@ t.test('the worker half reads the same records, in key order, with the same orph
     await writeItem(baseDir, source, id, JSON.stringify(record(source, id), null, 2))
   }
   // Unreadable (a directory where the file should be), not JSON, another item's record, and one
-  // longer than the reader's 64 KiB buffer, all in the half the worker reads.
+  // longer than the reader's 64 KiB buffer, all near the end.
   await writeItem(baseDir, 'turvo', 'Z-DIR', null)
   await writeItem(baseDir, 'turvo', 'Z-JUNK', '{ not json')
   await writeItem(baseDir, 'turvo', 'Z-OTHER', JSON.stringify(record('turvo', 'SOMEONE-ELSE')))
   await writeItem(baseDir, 'turvo', 'Z-LONG', JSON.stringify(record('turvo', 'Z-LONG', { status: 'failed', error: 'é'.repeat(70_000), expires_at: '2026-01-06T10:30:00.000Z' })))
 
-  const one = await load(baseDir, Infinity)
-  const two = await load(baseDir, 0)
+  const one = await load(baseDir, { parallelMinItems: Infinity })
   t.equal(one.records.length, 61)
-  t.same(two.records, one.records, 'the same records')
-  t.same(two.report, one.report, 'the same report')
+  // Every chunk from the readers; chunks shared between this thread and a reader; the defaults.
+  const ways: Record<string, LoadOptions> = {
+    'readers only': { parallelMinItems: 0, workers: 2, chunkItems: 5, onlyWorkersRead: true },
+    'shared chunks': { parallelMinItems: 0, workers: 1, chunkItems: 3 },
+    defaults: { parallelMinItems: 0 }
+  }
+  let two = one
+  for (const [way, options] of Object.entries(ways)) {
+    two = await load(baseDir, options)
+    t.same(two.records, one.records, `${way}: the same records`)
+    t.same(two.report, one.report, `${way}: the same report`)
+  }
   t.same(one.report.orphans, ['turvo/Z-DIR', 'turvo/Z-JUNK', 'turvo/Z-OTHER'])
   const keys = two.records.map((r) => `${r.source}/${r.document_id}`)
   t.same(keys, [...keys].sort(), 'in key order')
@@ -70,11 +80,15 @@ t.test('the worker half reads the same records, in key order, with the same orph
   t.equal(two.records[0]?.original_filename, 'dóc ünïcode.pdf')
 })
 
-t.test('the worker answers null for what it cannot read and the text of the rest', async (t) => {
+t.test('a reader answers null for what it cannot read and the text of the rest, in order', async (t) => {
   const dir = await tempDir(t)
   await writeFile(join(dir, 'a'), 'first')
   await writeFile(join(dir, 'c'), '')
   await writeFile(join(dir, 'd'), 'fourth ✓')
-  const text = await readMetadataInWorker([join(dir, 'a'), join(dir, 'missing'), join(dir, 'c'), join(dir, 'd')])
-  t.same([0, 1, 2, 3].map(text), ['first', null, '', 'fourth ✓'])
+  const paths = [join(dir, 'a'), join(dir, 'missing'), join(dir, 'c'), join(dir, 'd')]
+  for (const options of [{ workers: 2, chunkItems: 1, onlyWorkersRead: true }, { workers: 0 }]) {
+    const seen: [number, string | null][] = []
+    await readAllMetadata(paths, (i, text) => seen.push([i, text]), options)
+    t.same(seen, [[0, 'first'], [1, null], [2, ''], [3, 'fourth ✓']], JSON.stringify(options))
+  }
 })
