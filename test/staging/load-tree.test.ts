@@ -1,13 +1,17 @@
 // The tree loader: reader threads read a large tree's metadata in chunks ahead of the main thread's
 // parsing; however the chunks fall, the load must give exactly what one thread reading every item
 // gives, in key order, with the same orphans.
+import { execFile } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
+import { promisify } from 'node:util'
 import { join } from 'node:path'
 import t from 'tap'
 import { loadTree, type LoadOptions } from '../../src/staging/load-tree.js'
 import { readAllMetadata } from '../../src/staging/metadata-reader.js'
 import type { ItemRecord, Source } from '../../src/staging/record.js'
 import { tempDir } from '../helper.js'
+
+const execFileAsync = promisify(execFile)
 
 const record = (source: Source, id: string, extra: Partial<ItemRecord> = {}): ItemRecord => ({
   document_id: id,
@@ -91,4 +95,34 @@ t.test('a reader answers null for what it cannot read and the text of the rest, 
     await readAllMetadata(paths, (i, text) => seen.push([i, text]), options)
     t.same(seen, [[0, 'first'], [1, null], [2, ''], [3, 'fourth ✓']], JSON.stringify(options))
   }
+})
+
+t.test('readers that fail with chunks claimed leave them to this thread: nothing is lost or repeated', async (t) => {
+  const dir = await tempDir(t)
+  const paths: string[] = []
+  for (let i = 0; i < 40; i++) {
+    paths.push(join(dir, `m-${i}`))
+    await writeFile(paths[i]!, `text ${i}`)
+  }
+  for (const onlyWorkersRead of [true, false]) {
+    const seen: [number, string | null][] = []
+    await readAllMetadata(paths, (i, text) => seen.push([i, text]), { workers: 2, chunkItems: 3, onlyWorkersRead, crashReaders: true })
+    t.same(seen, paths.map((_, i) => [i, `text ${i}`]), `every text once, in order (only readers may claim: ${onlyWorkersRead})`)
+  }
+})
+
+t.test('a load whose readers all fail finishes in a process with nothing else to keep it alive', async (t) => {
+  // A pending Atomics.waitAsync holds no event-loop handle: a start-up left waiting on it would exit
+  // silently. A child process with only the load in it shows it finishes and prints every text.
+  const dir = await tempDir(t)
+  for (let i = 0; i < 20; i++) await writeFile(join(dir, `m-${i}`), `t${i}`)
+  const script = `
+    const { readAllMetadata } = await import(${JSON.stringify(new URL('../../src/staging/metadata-reader.ts', import.meta.url).href)})
+    const paths = Array.from({ length: 20 }, (_, i) => ${JSON.stringify(dir)} + '/m-' + i)
+    const seen = []
+    await readAllMetadata(paths, (i, text) => seen.push(text), { workers: 2, chunkItems: 2, onlyWorkersRead: true, crashReaders: true })
+    console.log(seen.join(','))
+  `
+  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script])
+  t.equal(stdout.trim(), Array.from({ length: 20 }, (_, i) => `t${i}`).join(','))
 })
