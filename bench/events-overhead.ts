@@ -85,7 +85,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
  */
 export async function eventsOverhead(rounds = Number(process.env.BENCH_ROUNDS ?? 7)): Promise<void> {
   const cases = [
-    { engine: 'local', concurrency: 1, count: 300, run: local },
+    // 1000 items (~4 s a run here): with 300, one slow minute of this VM's flushes swung a pair by 40%.
+    { engine: 'local', concurrency: 1, count: 1000, run: local },
     { engine: 'local', concurrency: 32, count: 2000, run: local },
     { engine: 'shared', concurrency: 8, count: 300, run: shared }
   ] as const
