@@ -5,10 +5,10 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import { link, lstat, rm, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Transform, Writable, type Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { AppError, isAppError } from '../errors.js'
 import { createBatchedFileWriter } from './batched-file-writer.js'
 import { fsyncFd, fsyncPath } from './durable-fs.js'
+import { pipeThrough } from './pipe-through.js'
 import type { Reservation } from './quota.js'
 import { isFsError, storageError } from './storage-errors.js'
 
@@ -54,7 +54,7 @@ export class Draft {
     const meter = new Meter(this.reservation, declared, true)
     const out = createBatchedFileWriter(join(this.dir, filename), { flags: 'wx', mode: 0o640, sync: true })
     try {
-      await pipeline(body, meter, out)
+      await pipeThrough(body, meter, out)
     } catch (err) {
       throw toWriteError(err)
     }
@@ -94,10 +94,10 @@ export class Draft {
     const input = source.createReadStream({ start: 0, autoClose: false, highWaterMark: 1024 * 1024 })
     try {
       if (linked) {
-        await pipeline(input, meter, new Writable({ write: (_c, _e, done) => done() }))
+        await pipeThrough(input, meter, new Writable({ write: (_c, _e, done) => done() }))
         await source.sync()
       } else {
-        await pipeline(input, meter, createBatchedFileWriter(target, { flags: 'wx', mode: 0o640, sync: true }))
+        await pipeThrough(input, meter, createBatchedFileWriter(target, { flags: 'wx', mode: 0o640, sync: true }))
       }
     } catch (err) {
       throw toWriteError(err)
