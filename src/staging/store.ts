@@ -215,7 +215,7 @@ export class StagingStore {
     const draft = new Draft(join(this.tmpDir, `draft-${randomUUID()}`), this.quota.reserve(), (d) => this.drafts.delete(d))
     this.drafts.add(draft)
     try {
-      draft.create()
+      await draft.create()
     } catch (err) {
       await draft.discard()
       throw storageError(err, 'could not create a temporary item')
