@@ -407,7 +407,9 @@ export class StagingStore {
     await this.ensureSourceDir(sourceDir)
     const finalDir = join(sourceDir, documentId)
     const parked = join(this.tmpDir, `old~${source}~${documentId}`)
-    // Renames inline: page-cache metadata calls, cheaper than a thread-pool round trip (durable-fs).
+    // Parking the old item runs inline: for a new item it fails at once (ENOENT), cheaper than a
+    // thread-pool round trip. The draft's rename into place goes to the pool: it waits for the journal
+    // while fsyncs commit, as creating calls do (durable-fs).
     let replaced = false
     try {
       renameSync(finalDir, parked)
@@ -417,13 +419,13 @@ export class StagingStore {
     }
     try {
       try {
-        renameSync(draftDir, finalDir)
+        await rename(draftDir, finalDir)
       } catch (err) {
         // The source directory was removed behind our back: make it again, once.
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || replaced) throw err
         this.sourceDirs.delete(sourceDir)
         await this.ensureSourceDir(sourceDir)
-        renameSync(draftDir, finalDir)
+        await rename(draftDir, finalDir)
       }
     } catch (err) {
       // The new item did not land (a full disk, say): the old one goes back now, not at the next start.
