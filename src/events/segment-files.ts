@@ -4,10 +4,10 @@
 // Rotated by size, trimmed (whole segments, oldest first) by total size and age.
 import { closeSync, ftruncateSync, openSync } from 'node:fs'
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises'
-import { fsyncFd, fsyncPath } from '../staging/durable-fs.js'
+import { fsyncFd, fsyncPath, writeAllSync } from '../staging/durable-fs.js'
 import type { CloudEvent } from './cloud-event.js'
 import { scanSegment, segmentFirstSeq, segmentPath } from './segment-file.js'
-import { writeAllSync, writeAt, zeroFill } from './segment-io.js'
+import { writeAt, zeroFill } from './segment-io.js'
 
 export interface SegmentOptions {
   dir: string
@@ -95,7 +95,7 @@ export class SegmentFiles {
     const at = segment.bytes
     try {
       // A batch of a few events is a page-cache copy of microseconds: inline, not a thread-pool round
-      // trip (the store's renames run inline for the same reason); a large one goes to the pool.
+      // trip (as the store writes small bodies and metadata); a large one goes to the pool.
       if (data.length <= INLINE_WRITE_BYTES) writeAllSync(fd, data, at)
       else await writeAt(fd, data, at)
     } catch (err) {

@@ -1,5 +1,5 @@
 // Positioned writes, zero-filling and fdatasync of a segment's descriptor, on the thread pool.
-import { fdatasync, write, writeSync } from 'node:fs'
+import { fdatasync, write } from 'node:fs'
 
 const ZERO_CHUNK = 1024 * 1024
 
@@ -13,11 +13,6 @@ export function writeAt(fd: number, data: Buffer, position: number): Promise<voi
       })
     step(0)
   })
-}
-
-/** The same positioned write of all of `data`, on this thread. */
-export function writeAllSync(fd: number, data: Buffer, position: number): void {
-  for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset, data.length - offset, position + offset)
 }
 
 /** Writes zeros over [from, to): real blocks, so later in-place writes change no file metadata. */

@@ -1,13 +1,13 @@
 // A draft is an item being built in the store's temp area: its bytes are streamed to disk with the
 // sha256 and size computed on the way, then the store commits it by one rename.
 import { createHash } from 'node:crypto'
-import { closeSync, writeSync } from 'node:fs'
+import { closeSync } from 'node:fs'
 import { link, lstat, mkdir, rm, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Transform, Writable, type Readable } from 'node:stream'
 import { AppError, isAppError } from '../errors.js'
 import { createBatchedFileWriter } from './batched-file-writer.js'
-import { fsyncFd, fsyncPath, openFd } from './durable-fs.js'
+import { fsyncFd, fsyncPath, openFd, writeAllSync } from './durable-fs.js'
 import { pipeThrough } from './pipe-through.js'
 import type { Reservation } from './quota.js'
 import { isFsError, storageError } from './storage-errors.js'
@@ -114,8 +114,7 @@ export class Draft {
   async seal(name: string, data: string): Promise<void> {
     const fd = await openFd(join(this.dir, name), 'wx', 0o640)
     try {
-      const bytes = Buffer.from(data)
-      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at)
+      writeAllSync(fd, Buffer.from(data), 0)
       await Promise.all([fsyncFd(fd), fsyncPath(this.dir)])
     } finally {
       closeSync(fd)
