@@ -20,6 +20,7 @@ import { createDocumentPuller } from './pulls/document-puller.js'
 import type { StagingEngine, Sweeper } from './staging/engine.js'
 import type { SharedEngine } from './staging/shared/shared-engine.js'
 import { EVENTS_DIR, LocalEngine } from './staging/local-engine.js'
+import type { HashWorkers } from './staging/hash-workers.js'
 import type { StagingStore } from './staging/store.js'
 import { createStructuredStager, type StructuredStager } from './structured/create-stager.js'
 import { AddressGuard } from './upstream/address-guard.js'
@@ -37,6 +38,8 @@ export interface ServiceDeps {
   pushBackoff?: Partial<Pick<BackoffOptions, 'baseMs' | 'maxMs' | 'random'>>
   /** Shared engine: how often a standby replica tries for the push lock (default 3 s); tests shrink it. */
   pushLockRetryMs?: number
+  /** Local engine: where drafts hash large bodies (default: the store's own); tests pass failing ones. */
+  hashWorkers?: HashWorkers
 }
 
 export interface StagingServices {
@@ -65,7 +68,7 @@ export async function createServices(config: Config, log: FastifyBaseLogger, dep
   const clock = deps.clock ?? systemClock
   const metrics = new StagingMetrics()
   const observer = deps.observer ? fanOut(metrics, deps.observer) : metrics
-  const engine = await createEngine(config, clock, observer, log)
+  const engine = await createEngine(config, clock, observer, log, deps.hashWorkers)
   const sweeper = engine.createSweeper({ abandonedAfterMs: config.abandonedAfterMs, log: (msg, err) => log.warn({ err }, msg) })
   const cleanupJob = new CleanupJob({
     sweeper,
@@ -147,7 +150,7 @@ function createPusher(
   return new FleetPusher({ feed, lock, createPusher: pusherOn, retryMs, log })
 }
 
-async function createEngine(config: Config, clock: Clock, observer: StagingObserver, log: FastifyBaseLogger): Promise<StagingEngine> {
+async function createEngine(config: Config, clock: Clock, observer: StagingObserver, log: FastifyBaseLogger, hashWorkers?: HashWorkers): Promise<StagingEngine> {
   const limits = { maxTotalBytes: config.maxTotalBytes, maxDocumentBytes: config.maxDocumentBytes }
   if (config.storage.engine === 'shared') {
     // Loaded only when chosen: the AWS SDK and pg would otherwise slow every local start.
@@ -155,5 +158,5 @@ async function createEngine(config: Config, clock: Clock, observer: StagingObser
     return new SharedEngine({ databaseUrl: config.storage.databaseUrl, s3: config.storage.s3, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, log, eventMaxAgeMs: config.events.maxAgeMs })
   }
   const { segmentBytes, maxBytes, maxAgeMs } = config.events
-  return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, eventLog: { segmentBytes, maxBytes, maxAgeMs } })
+  return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, eventLog: { segmentBytes, maxBytes, maxAgeMs }, hashWorkers })
 }

@@ -26,6 +26,8 @@ export interface BatchedFileWriterOptions {
   sync?: boolean
   /** With `sync`: bytes between early fdatasyncs (tests shrink it). */
   earlySyncBytes?: number
+  /** Called after each write has landed, with the file's length so far (a hash worker reads up to it). */
+  onWritten?: (bytes: number) => void
 }
 
 export function createBatchedFileWriter(path: string, options: BatchedFileWriterOptions = {}): Writable {
@@ -34,6 +36,7 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
   let pending: Buffer[] = []
   let pendingBytes = 0
   let unsyncedBytes = 0
+  let writtenBytes = 0
   // At most one early sync in flight, so they never queue up behind the writes on the thread pool.
   let earlySync: Promise<void> | null = null
   // Kept, not just logged: the kernel reports a writeback error to a descriptor only once, so the
@@ -49,7 +52,13 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
     unsyncedBytes += pendingBytes
     pending = []
     pendingBytes = 0
-    await handle.writev(parts)
+    // writev may write less than asked (a signal, a nearly full disk): the rest goes in another call.
+    while (parts.length > 0) {
+      const { bytesWritten } = await handle.writev(parts)
+      writtenBytes += bytesWritten
+      dropWritten(parts, bytesWritten)
+    }
+    options.onWritten?.(writtenBytes)
     if (options.sync && unsyncedBytes >= earlySyncBytes && !earlySync) startEarlySync(handle)
   }
 
@@ -70,13 +79,11 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
     const fd = await openFd(path, options.flags ?? 'w', options.mode ?? 0o640)
     try {
       const parts = pending
-      while (parts.length > 0) {
-        let n = writevSync(fd, parts)
-        while (parts.length > 0 && n >= parts[0]!.length) n -= parts.shift()!.length
-        if (n > 0) parts[0] = parts[0]!.subarray(n)
-      }
+      while (parts.length > 0) dropWritten(parts, writevSync(fd, parts))
+      writtenBytes += pendingBytes
       pending = []
       pendingBytes = 0
+      options.onWritten?.(writtenBytes)
       if (options.sync) await fsyncFd(fd)
     } finally {
       closeSync(fd)
@@ -112,4 +119,11 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
         .then(() => done(err), () => done(err))
     }
   })
+}
+
+/** Takes the first `n` bytes, which a writev wrote, off the front of `parts`. */
+function dropWritten(parts: Buffer[], n: number): void {
+  if (n === 0) throw Object.assign(new Error('the file took no bytes'), { code: 'EIO' })
+  while (parts.length > 0 && n >= parts[0]!.length) n -= parts.shift()!.length
+  if (n > 0) parts[0] = parts[0]!.subarray(n)
 }

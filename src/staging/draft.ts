@@ -1,13 +1,14 @@
 // A draft is an item being built in the store's temp area: its bytes are streamed to disk with the
 // sha256 and size computed on the way, then the store commits it by one rename.
-import { createHash } from 'node:crypto'
 import { closeSync } from 'node:fs'
 import { link, lstat, mkdir, rm, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Transform, Writable, type Readable } from 'node:stream'
 import { AppError, isAppError } from '../errors.js'
 import { createBatchedFileWriter } from './batched-file-writer.js'
+import { BodyDigest } from './body-digest.js'
 import { fsyncFd, fsyncPath, openFd, writeAllSync } from './durable-fs.js'
+import type { HashWorkers } from './hash-workers.js'
 import { pipeThrough } from './pipe-through.js'
 import type { Reservation } from './quota.js'
 import { isFsError, storageError } from './storage-errors.js'
@@ -35,7 +36,9 @@ export class Draft {
   constructor(
     readonly dir: string,
     readonly reservation: Reservation,
-    private readonly onClose: (draft: Draft) => void
+    private readonly onClose: (draft: Draft) => void,
+    /** Large bodies are hashed there, from the file (body-digest); null: all on this thread. */
+    private readonly hashWorkers: HashWorkers | null = null
   ) {}
 
   get written(): WrittenFile {
@@ -51,17 +54,21 @@ export class Draft {
   /** Streams `body` into the draft as `filename`, hashing and counting; fsyncs the file. */
   async writeFile(filename: string, body: Readable | AsyncIterable<Buffer>, options: WriteOptions = {}): Promise<WrittenFile> {
     const declared = options.declaredBytes ?? null
-    const meter = new Meter(this.reservation, declared, true)
-    const out = createBatchedFileWriter(join(this.dir, filename), { flags: 'wx', mode: 0o640, sync: true })
+    const path = join(this.dir, filename)
+    const digest = new BodyDigest(path, this.hashWorkers)
+    const meter = new Meter(this.reservation, declared, true, digest)
+    const out = createBatchedFileWriter(path, { flags: 'wx', mode: 0o640, sync: true, onWritten: (upTo) => digest.written(upTo) })
     try {
       await pipeThrough(body, meter, out)
     } catch (err) {
+      digest.abort()
       throw toWriteError(err)
     }
     if (declared !== null && meter.size < declared) {
+      digest.abort()
       throw new AppError('ValidationError', `the body ended after ${meter.size} of its declared ${declared} bytes`)
     }
-    const file = meter.result(filename)
+    const file = await meter.result(filename)
     assertDigest(file, options.expectedSha256)
     this.file = file
     return file
@@ -89,20 +96,24 @@ export class Draft {
     } catch (err) {
       if (isAppError(err) || !LINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? '')) throw toWriteError(err)
     }
-    // A linked file is already in place: the meter only hashes and counts, passing nothing on.
-    const meter = new Meter(this.reservation, null, !linked)
+    // A linked file is already in place: the meter only hashes and counts, passing nothing on, and
+    // every byte it has counted is in the file for a hash worker to read.
+    const digest = new BodyDigest(target, this.hashWorkers)
+    const meter = new Meter(this.reservation, null, !linked, digest)
     const input = source.createReadStream({ start: 0, autoClose: false, highWaterMark: 1024 * 1024 })
     try {
       if (linked) {
         await pipeThrough(input, meter, new Writable({ write: (_c, _e, done) => done() }))
         await source.sync()
       } else {
-        await pipeThrough(input, meter, createBatchedFileWriter(target, { flags: 'wx', mode: 0o640, sync: true }))
+        const onWritten = (upTo: number) => digest.written(upTo)
+        await pipeThrough(input, meter, createBatchedFileWriter(target, { flags: 'wx', mode: 0o640, sync: true, onWritten }))
       }
     } catch (err) {
+      digest.abort()
       throw toWriteError(err)
     }
-    this.file = meter.result(filename)
+    this.file = await meter.result(filename)
     return { file: this.file, linked }
   }
 
@@ -141,12 +152,12 @@ export class Draft {
 /** Counts, hashes and claims quota for every byte on its way to disk; refuses bytes past `declared`. */
 class Meter extends Transform {
   size = 0
-  private readonly hash = createHash('sha256')
 
   constructor(
     private readonly reservation: Reservation,
     private readonly declared: number | null,
-    private readonly passOn: boolean
+    private readonly passOn: boolean,
+    private readonly digest: BodyDigest
   ) {
     super()
   }
@@ -158,15 +169,17 @@ class Meter extends Transform {
         throw new AppError('ValidationError', `the body is longer than its declared ${this.declared} bytes`)
       }
       this.reservation.grow(chunk.length)
-      this.hash.update(chunk)
+      this.digest.update(chunk, this.size)
+      // Bytes not passed on are already in the file (a linked one).
+      if (!this.passOn) this.digest.written(this.size)
       done(null, this.passOn ? chunk : undefined)
     } catch (err) {
       done(err as Error)
     }
   }
 
-  result(filename: string): WrittenFile {
-    return { filename, size: this.size, sha256: this.hash.digest('hex') }
+  async result(filename: string): Promise<WrittenFile> {
+    return { filename, size: this.size, sha256: await this.digest.digest(this.size) }
   }
 }
 

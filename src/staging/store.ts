@@ -20,6 +20,7 @@ import { noEvents, type StagingEventSink } from './event-sink.js'
 import { silentObserver, type StagingObserver } from './observer.js'
 import { QuotaLedger, type QuotaLimits } from './quota.js'
 import { storageError } from './storage-errors.js'
+import { HashWorkers } from './hash-workers.js'
 import { TreeLock } from './tree-lock.js'
 import { itemKey, type ItemRecord, type Kind, type Source, type Status } from './record.js'
 
@@ -31,6 +32,8 @@ export interface StoreOptions {
   observer?: StagingObserver
   /** The event feed; every change waits for its event to be durable before it is answered. */
   events?: StagingEventSink
+  /** Where drafts hash large bodies (default: a pool of its own); close ends it either way. */
+  hashWorkers?: HashWorkers
 }
 
 export interface CommitInput {
@@ -67,6 +70,7 @@ export class StagingStore {
   private readonly sourceDirs = new Map<string, Promise<void>>()
   private readonly observer: StagingObserver
   private readonly events: StagingEventSink
+  private readonly hashWorkers: HashWorkers
   private loadReport: LoadReport | null = null
   /** The check of every loaded item's data file, after each start; resolves true when complete. */
   private fileCheck: Promise<boolean> = Promise.resolve(true)
@@ -85,6 +89,7 @@ export class StagingStore {
     this.quota = new QuotaLedger(options.limits, () => this.index.snapshot().bytes)
     this.observer = options.observer ?? silentObserver
     this.events = options.events ?? noEvents
+    this.hashWorkers = options.hashWorkers ?? new HashWorkers()
   }
 
   get baseDir(): string {
@@ -153,6 +158,7 @@ export class StagingStore {
     }
     await this.lock?.release()
     this.lock = null
+    await this.hashWorkers.close()
   }
 
   /**
@@ -212,7 +218,7 @@ export class StagingStore {
   }
 
   async openDraft(): Promise<Draft> {
-    const draft = new Draft(join(this.tmpDir, `draft-${randomUUID()}`), this.quota.reserve(), (d) => this.drafts.delete(d))
+    const draft = new Draft(join(this.tmpDir, `draft-${randomUUID()}`), this.quota.reserve(), (d) => this.drafts.delete(d), this.hashWorkers)
     this.drafts.add(draft)
     try {
       await draft.create()

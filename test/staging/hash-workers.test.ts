@@ -1,0 +1,140 @@
+// Large bodies are hashed by worker threads reading the file back as it is written (hash-workers.ts,
+// body-digest.ts): the workers themselves against real files, then uploads and pulls through HTTP
+// past the inline limit, with a Repr-Digest mismatch and with workers that die mid-body.
+import { createHash, randomBytes } from 'node:crypto'
+import { appendFile, readdir, writeFile } from 'node:fs/promises'
+import { createServer, request } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import t from 'tap'
+import { INLINE_HASH_BYTES } from '../../src/staging/body-digest.js'
+import { HashWorkers } from '../../src/staging/hash-workers.js'
+import { buildTestApp, multipartBody, tempDir } from '../helper.js'
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+const MiB = 1024 * 1024
+/** Past the inline limit, and not a whole number of the workers' 1 MiB reads. */
+const big = () => randomBytes(INLINE_HASH_BYTES + 3 * MiB + 12345)
+
+t.test('one worker hashes two files written in turns, each up to what was written', async (t) => {
+  const dir = await tempDir(t)
+  const workers = new HashWorkers({ threads: 1 })
+  t.teardown(() => workers.close())
+  const a = randomBytes(5 * MiB + 7)
+  const b = randomBytes(3 * MiB + 1)
+  await writeFile(join(dir, 'a'), '')
+  await writeFile(join(dir, 'b'), '')
+  const ja = workers.start(join(dir, 'a'))
+  const jb = workers.start(join(dir, 'b'))
+  for (let at = 0; at < a.length; at += 700_000) {
+    await appendFile(join(dir, 'a'), a.subarray(at, at + 700_000))
+    ja.written(Math.min(a.length, at + 700_000))
+    // b grows at half a's pace; its tail is written after the loop.
+    const bEnd = Math.min(b.length, Math.floor(a.length / 2), at / 2 + 350_000)
+    await appendFile(join(dir, 'b'), b.subarray(at / 2, bEnd))
+    jb.written(bEnd)
+  }
+  const bRest = Math.min(b.length, Math.floor(a.length / 2))
+  await appendFile(join(dir, 'b'), b.subarray(bRest))
+  t.same(await Promise.all([ja.finish(a.length), jb.finish(b.length)]), [sha(a), sha(b)])
+})
+
+t.test('a job told of bytes the file does not hold fails; the worker serves the next job', async (t) => {
+  const dir = await tempDir(t)
+  const workers = new HashWorkers({ threads: 1 })
+  t.teardown(() => workers.close())
+  await writeFile(join(dir, 'short'), Buffer.alloc(100))
+  await t.rejects(workers.start(join(dir, 'short')).finish(200), { name: 'HashWorkerGone' })
+  await t.rejects(workers.start(join(dir, 'missing')).finish(1), { name: 'HashWorkerGone' })
+  const body = randomBytes(1000)
+  await writeFile(join(dir, 'ok'), body)
+  t.equal(await workers.start(join(dir, 'ok')).finish(body.length), sha(body))
+})
+
+t.test('a worker that dies fails its open jobs; the next job gets a new worker; close fails the rest', async (t) => {
+  const dir = await tempDir(t)
+  const workers = new HashWorkers({ threads: 1, crashAt: 2 * MiB })
+  const body = randomBytes(3 * MiB)
+  await writeFile(join(dir, 'f'), body)
+  const doomed = workers.start(join(dir, 'f'))
+  doomed.written(2 * MiB)
+  await t.rejects(doomed.finish(body.length), { name: 'HashWorkerGone' })
+  // Below the crash offset, a new worker answers.
+  const small = randomBytes(1000)
+  await writeFile(join(dir, 's'), small)
+  t.equal(await workers.start(join(dir, 's')).finish(small.length), sha(small))
+  const open = workers.start(join(dir, 's'))
+  const answered = t.rejects(open.finish(small.length + 1), { name: 'HashWorkerGone' })
+  await workers.close()
+  await answered
+  t.throws(() => workers.start(join(dir, 's')), { name: 'HashWorkerGone' })
+})
+
+t.test('multipart and raw uploads past the inline limit answer the sha-256 of their bytes', async (t) => {
+  const { app, baseDir } = await buildTestApp(t)
+  const content = big()
+  const form = multipartBody({ source: 'local_upload', document_id: 'BIG-1' }, { filename: 'big.bin', content })
+  const up = await app.inject({ method: 'POST', url: '/v1/documents', payload: form.payload, headers: form.headers })
+  t.equal(up.statusCode, 201)
+  t.match(up.json(), { file_size_bytes: content.length, sha256: sha(content) })
+  const raw = await app.inject({ method: 'PUT', url: '/v1/staging/local_upload/BIG-2', payload: content, headers: { 'content-type': 'application/octet-stream' } })
+  t.equal(raw.statusCode, 201)
+  t.match(raw.json(), { file_size_bytes: content.length, sha256: sha(content) })
+  t.same(await readdir(join(baseDir, '.tmp')), [])
+})
+
+t.test('a streamed raw upload past the inline limit, in small pieces over a socket', async (t) => {
+  const { app } = await buildTestApp(t)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const content = big()
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'PUT', path: '/v1/staging/http/STREAMED', headers: { 'content-type': 'application/octet-stream' } }, (res) => {
+      let body = ''
+      res.on('data', (c: Buffer) => (body += c.toString()))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+    let at = 0
+    const more = () => {
+      while (at < content.length) {
+        const piece = content.subarray(at, at + 100_000)
+        at += piece.length
+        if (!req.write(piece)) return void req.once('drain', more)
+      }
+      req.end()
+    }
+    more()
+  })
+  t.equal(answer.status, 201)
+  t.match(JSON.parse(answer.body), { file_size_bytes: content.length, sha256: sha(content) })
+})
+
+t.test('a large body whose Repr-Digest differs is refused with nothing stored and no quota held', async (t) => {
+  const { app, baseDir } = await buildTestApp(t)
+  const content = big()
+  const wrong = `sha-256=:${createHash('sha256').update('other bytes').digest('base64')}:`
+  const res = await app.inject({ method: 'PUT', url: '/v1/staging/local_upload/BAD', payload: content, headers: { 'content-type': 'application/octet-stream', 'repr-digest': wrong } })
+  t.equal(res.statusCode, 400)
+  t.match(res.json(), { code: 'DigestMismatch', actual_sha256: sha(content) })
+  t.equal((await app.inject({ method: 'GET', url: '/v1/staging/local_upload/BAD' })).statusCode, 404)
+  t.same(await readdir(join(baseDir, '.tmp')), [])
+  t.match((await app.inject({ method: 'GET', url: '/v1/stats' })).json(), { disk_usage: { total_bytes: 0 }, quota: { reserved_bytes: 0 } })
+})
+
+t.test('with the hash workers dying mid-body, uploads and pulls still answer the right sha-256', async (t) => {
+  const hashWorkers = new HashWorkers({ threads: 1, crashAt: 2 * MiB })
+  const origin = createServer((req, res) => res.end(pulled))
+  const pulled = big()
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => origin.close())
+  const host = `127.0.0.1:${(origin.address() as AddressInfo).port}`
+  const { app } = await buildTestApp(t, { STAGING_HTTP_ALLOW_HOSTS: host }, { hashWorkers })
+  const content = big()
+  const raw = await app.inject({ method: 'PUT', url: '/v1/staging/local_upload/CRASH-1', payload: content, headers: { 'content-type': 'application/octet-stream' } })
+  t.equal(raw.statusCode, 201)
+  t.equal(raw.json().sha256, sha(content))
+  const pull = await app.inject({ method: 'POST', url: '/v1/documents', payload: { source: 'http', document_id: 'CRASH-2', source_location: `http://${host}/big.bin` } })
+  t.equal(pull.statusCode, 201)
+  t.match(pull.json(), { file_size_bytes: pulled.length, sha256: sha(pulled) })
+})
