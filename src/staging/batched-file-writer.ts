@@ -28,6 +28,12 @@ export interface BatchedFileWriterOptions {
   earlySyncBytes?: number
   /** Called after each write has landed, with the file's length so far (a hash worker reads up to it). */
   onWritten?: (bytes: number) => void
+  /**
+   * With `sync`: the stream finishes once every byte is written, and the final fsync (then the
+   * close) is handed over here instead of being awaited, so the caller can overlap it with its next
+   * steps and must await it before it relies on the file being durable.
+   */
+  deferSync?: (synced: Promise<void>) => void
 }
 
 export function createBatchedFileWriter(path: string, options: BatchedFileWriterOptions = {}): Writable {
@@ -77,6 +83,7 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
   async function writeInline(): Promise<void> {
     // The open creates the file: on the pool (durable-fs); the writes stay inline.
     const fd = await openFd(path, options.flags ?? 'w', options.mode ?? 0o640)
+    let open = true
     try {
       const parts = pending
       while (parts.length > 0) dropWritten(parts, writevSync(fd, parts))
@@ -84,10 +91,20 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
       pending = []
       pendingBytes = 0
       options.onWritten?.(writtenBytes)
-      if (options.sync) await fsyncFd(fd)
+      if (options.sync) {
+        open = false
+        await syncThenClose(fsyncFd(fd), () => closeSync(fd))
+      }
     } finally {
-      closeSync(fd)
+      if (open) closeSync(fd)
     }
+  }
+
+  /** The final fsync, then the close: awaited here, or handed to deferSync. */
+  async function syncThenClose(sync: Promise<void>, close: () => unknown): Promise<void> {
+    const synced = sync.finally(close).then(() => undefined)
+    if (!options.deferSync) return synced
+    options.deferSync(synced)
   }
 
   async function finish(): Promise<void> {
@@ -95,7 +112,12 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
     await flush()
     await earlySync
     if (syncError) throw syncError
-    if (options.sync) await handle?.sync()
+    if (options.sync && handle) {
+      // The descriptor is the sync's to close now, not destroy's.
+      const h = handle
+      handle = null
+      await syncThenClose(h.sync(), () => h.close())
+    }
   }
 
   return new Writable({

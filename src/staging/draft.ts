@@ -32,6 +32,8 @@ export interface WriteOptions {
 export class Draft {
   private file: WrittenFile | null = null
   private closed = false
+  /** The data file's final fsync, started by writeFile and awaited by seal beside its own. */
+  private dataSynced: Promise<void> = Promise.resolve()
 
   constructor(
     readonly dir: string,
@@ -51,13 +53,22 @@ export class Draft {
     await mkdir(this.dir, { mode: 0o750 })
   }
 
-  /** Streams `body` into the draft as `filename`, hashing and counting; fsyncs the file. */
+  /**
+   * Streams `body` into the draft as `filename`, hashing and counting. The file's final fsync runs on
+   * while the caller goes on (the hash, the metadata); seal waits for it, so the three fsyncs of a
+   * small item (data, metadata, draft directory) share one journal commit instead of two in a row.
+   */
   async writeFile(filename: string, body: Readable | AsyncIterable<Buffer>, options: WriteOptions = {}): Promise<WrittenFile> {
     const declared = options.declaredBytes ?? null
     const path = join(this.dir, filename)
     const digest = new BodyDigest(path, this.hashWorkers)
     const meter = new Meter(this.reservation, declared, true, digest)
-    const out = createBatchedFileWriter(path, { flags: 'wx', mode: 0o640, sync: true, onWritten: (upTo) => digest.written(upTo) })
+    const deferSync = (synced: Promise<void>) => {
+      // Awaited by seal; a draft discarded before it must not leave the rejection unheard.
+      synced.catch(() => undefined)
+      this.dataSynced = synced
+    }
+    const out = createBatchedFileWriter(path, { flags: 'wx', mode: 0o640, sync: true, deferSync, onWritten: (upTo) => digest.written(upTo) })
     try {
       await pipeThrough(body, meter, out)
     } catch (err) {
@@ -119,14 +130,15 @@ export class Draft {
 
   /**
    * Writes the item's metadata straight into the draft (private until the commit rename, so it needs
-   * no temp file of its own) and makes the draft durable: the metadata file and the directory's
-   * entries are fsynced concurrently, both after every write, so one journal commit can cover them.
+   * no temp file of its own) and makes the draft durable: the metadata file, the directory's entries
+   * and the data file (its fsync started by writeFile) are fsynced concurrently, all after every
+   * write, so one journal commit can cover them.
    */
   async seal(name: string, data: string): Promise<void> {
     const fd = await openFd(join(this.dir, name), 'wx', 0o640)
     try {
       writeAllSync(fd, Buffer.from(data), 0)
-      await Promise.all([fsyncFd(fd), fsyncPath(this.dir)])
+      await Promise.all([fsyncFd(fd), fsyncPath(this.dir), this.dataSynced])
     } finally {
       closeSync(fd)
     }

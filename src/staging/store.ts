@@ -288,7 +288,7 @@ export class StagingStore {
       try {
         try {
           await draft.seal(METADATA_FILE, JSON.stringify(record, null, 2))
-          await this.renameIntoPlace(draft.dir, input.source, input.documentId, recordEvent)
+          await this.renameIntoPlace(draft.dir, input.source, input.documentId, existing !== undefined, recordEvent)
         } catch (err) {
           throw storageError(err, `could not commit ${input.source}/${input.documentId}`)
         }
@@ -408,29 +408,31 @@ export class StagingStore {
    * commit whose rename landed before it started (group commit), and the caller is answered only
    * after it.
    */
-  private async renameIntoPlace(draftDir: string, source: Source, documentId: string, alongsideSync: () => Promise<void>): Promise<void> {
+  private async renameIntoPlace(draftDir: string, source: Source, documentId: string, replacing: boolean, alongsideSync: () => Promise<void>): Promise<void> {
     const sourceDir = join(this.options.baseDir, source)
     await this.ensureSourceDir(sourceDir)
     const finalDir = join(sourceDir, documentId)
     const parked = join(this.tmpDir, `old~${source}~${documentId}`)
-    // Parking the old item runs inline: for a new item it fails at once (ENOENT), cheaper than a
-    // thread-pool round trip. The draft's rename into place goes to the pool: it waits for the journal
-    // while fsyncs commit, as creating calls do (durable-fs).
-    let replaced = false
-    try {
-      renameSync(finalDir, parked)
-      replaced = true
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    }
+    // The item the index holds is parked first, inline (a rename within the tree's filesystem). A new
+    // item skips that step: even a rename that fails with ENOENT takes the filesystem's rename lock
+    // and both directories' locks, which the pool's renames hold while they wait for the journal (the
+    // main thread spun on them). A directory the index does not know (an orphan) then fails the
+    // rename into place with ENOTEMPTY, and is parked at that point. The draft's rename into place
+    // goes to the pool: it waits for the journal while fsyncs commit, as creating calls do (durable-fs).
+    let replaced = replacing && parkOld(finalDir, parked)
     try {
       try {
         await rename(draftDir, finalDir)
       } catch (err) {
-        // The source directory was removed behind our back: make it again, once.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || replaced) throw err
-        this.sourceDirs.delete(sourceDir)
-        await this.ensureSourceDir(sourceDir)
+        const code = (err as NodeJS.ErrnoException).code
+        if (replaced || (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST')) throw err
+        if (code === 'ENOENT') {
+          // The source directory was removed behind our back: make it again, once.
+          this.sourceDirs.delete(sourceDir)
+          await this.ensureSourceDir(sourceDir)
+        } else {
+          replaced = parkOld(finalDir, parked)
+        }
         await rename(draftDir, finalDir)
       }
     } catch (err) {
@@ -455,5 +457,16 @@ export class StagingStore {
       this.sourceDirs.set(sourceDir, made)
     }
     return made
+  }
+}
+
+/** Moves an item's directory aside before its replacement lands; false when there is none. */
+function parkOld(finalDir: string, parked: string): boolean {
+  try {
+    renameSync(finalDir, parked)
+    return true
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    return false
   }
 }

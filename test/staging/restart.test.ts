@@ -76,6 +76,25 @@ t.test('an item whose file does not match its record is not loaded', async (t) =
   t.same(second.app.staging.store.lastLoad?.orphans, ['local_upload/TORN'])
 })
 
+t.test('an upload to the id of an orphan directory replaces it, with nothing left aside', async (t) => {
+  const baseDir = await tempDir(t)
+  const first = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
+  const record = (await upload(first.app, 'TORN', 'twelve bytes')).json()
+  await first.app.close()
+  await rm(join(baseDir, SNAPSHOT_FILE))
+  await writeFile(record.file_path, 'short')
+  const second = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
+  t.equal(await second.app.staging.store.filesChecked, true)
+  // Not in the index, still on disk: the commit learns of it from the rename and moves it aside.
+  const again = await upload(second.app, 'TORN', 'new content')
+  t.equal(again.statusCode, 201)
+  t.match(again.json(), { file_size_bytes: 11 })
+  t.same((await readdir(join(baseDir, 'local_upload', 'TORN'))).sort(), ['.metadata.json', 'doc.pdf'])
+  t.same((await readdir(join(baseDir, '.tmp'))).filter((n) => n.startsWith('old~')), [])
+  const got = await second.app.inject({ method: 'GET', url: '/v1/staging/local_upload/TORN/content' })
+  t.equal(got.body, 'new content')
+})
+
 t.test('after ready, items whose file is gone or of another size leave the index and quota, and the sweep removes them', async (t) => {
   const baseDir = await tempDir(t)
   const first = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
