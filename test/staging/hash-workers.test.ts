@@ -2,7 +2,7 @@
 // body-digest.ts): the workers themselves against real files, then uploads and pulls through HTTP
 // past the inline limit, with a Repr-Digest mismatch and with workers that die mid-body.
 import { createHash, randomBytes } from 'node:crypto'
-import { appendFile, readdir, writeFile } from 'node:fs/promises'
+import { appendFile, readFile, readdir, writeFile } from 'node:fs/promises'
 import { createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -37,6 +37,38 @@ t.test('one worker hashes two files written in turns, each up to what was writte
   const bRest = Math.min(b.length, Math.floor(a.length / 2))
   await appendFile(join(dir, 'b'), b.subarray(bRest))
   t.same(await Promise.all([ja.finish(a.length), jb.finish(b.length)]), [sha(a), sha(b)])
+})
+
+t.test('a worker idle between writes hashes each new part, and answers itself (no fallback)', async (t) => {
+  const dir = await tempDir(t)
+  const workers = new HashWorkers({ threads: 1 })
+  t.teardown(() => workers.close())
+  const body = randomBytes(12 * MiB)
+  await writeFile(join(dir, 'slow'), '')
+  const job = workers.start(join(dir, 'slow'))
+  for (let at = 0; at < body.length; at += 3 * MiB) {
+    await appendFile(join(dir, 'slow'), body.subarray(at, at + 3 * MiB))
+    job.written(at + 3 * MiB)
+    // Long enough for the worker to run out of bytes and wait.
+    await new Promise((resolve) => setTimeout(resolve, 60))
+  }
+  // finish rejects (HashWorkerGone) if the worker has gone away meanwhile.
+  t.equal(await job.finish(body.length), sha(body))
+})
+
+t.test('the workers run below the main thread (Linux: nice 10)', { skip: process.platform !== 'linux' }, async (t) => {
+  const dir = await tempDir(t)
+  const workers = new HashWorkers({ threads: 1 })
+  t.teardown(() => workers.close())
+  const body = randomBytes(1000)
+  await writeFile(join(dir, 'f'), body)
+  t.equal(await workers.start(join(dir, 'f')).finish(body.length), sha(body))
+  // Field 19 of /proc/<pid>/task/<tid>/stat is the nice value (after the parenthesised name).
+  const nices = await Promise.all(
+    (await readdir('/proc/self/task')).map(async (tid) => Number((await readFile(`/proc/self/task/${tid}/stat`, 'utf8')).split(') ')[1]!.split(' ')[16]))
+  )
+  t.ok(nices.includes(10), `a thread at nice 10 among ${nices.join(',')}`)
+  t.equal(Number((await readFile('/proc/thread-self/stat', 'utf8')).split(') ')[1]!.split(' ')[16]), 0, 'this thread unchanged')
 })
 
 t.test('a job told of bytes the file does not hold fails; the worker serves the next job', async (t) => {
