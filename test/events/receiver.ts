@@ -44,11 +44,11 @@ export class Receiver {
         const body = Buffer.concat(chunks).toString('utf8')
         const id = String(req.headers['webhook-id'])
         const ts = String(req.headers['webhook-timestamp'])
-        const answer = () => {
-          if (this.failWith !== null) {
-            res.writeHead(this.failWith).end()
-            return
-          }
+        // Recorded as it arrives, the answer (204, or failWith) only sent after delayMs: a sender that
+        // gives up while waiting (a replica closing mid-delivery) has still delivered, at this moment.
+        // Recording at answer time put such a delivery after the ones a successor made meanwhile.
+        const failWith = this.failWith
+        if (failWith === null) {
           this.deliveries.push({
             id,
             timestamp: Number(ts),
@@ -57,8 +57,8 @@ export class Receiver {
             sequence: Number((JSON.parse(body) as { sequence: string }).sequence),
             body
           })
-          res.writeHead(204).end()
         }
+        const answer = () => res.writeHead(failWith ?? 204).end()
         if (this.delayMs > 0) setTimeout(answer, this.delayMs)
         else answer()
       })
