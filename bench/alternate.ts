@@ -1,0 +1,166 @@
+// Two builds of the service compared in alternating short runs: on a VM whose disk and page-cache
+// speed move by 2-4x from one few-second window to the next (README: Performance), a single run of
+// each build means little, while the median of many back-to-back pairs holds. Both servers run for
+// the whole comparison (each on its own temp tree); every pair runs old then new, or new then old.
+//
+//   node --import tsx bench/alternate.ts --old ../other-checkout --new . [--case upload|pull|small]
+//                                         [--pairs 8] [--mib 512] [--seconds 3] [--connections 32]
+//
+// Each checkout needs `npm run build` (its dist/server.js). upload: multipart POSTs of --mib with
+// curl, pull: JSON pulls of --mib from a loopback file server, each item deleted after it is
+// measured (MB/s); small: 4 KiB multipart uploads from --connections keep-alive connections for
+// --seconds (req/s). Prints every pair, the median ratio new/old and each server's peak RSS.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, open, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { Agent, request } from 'undici'
+import { waitHealthy } from '../test/proofs/server-bundle.js'
+import { freePort, multipartBody } from '../test/helper.js'
+import { memoryOf } from './process-memory.js'
+
+const MIB = 1024 * 1024
+
+/** The pull source runs in its own process, so that it competes with neither server's event loop. */
+const FILE_SERVER = `
+const http = require('node:http'), fs = require('node:fs')
+const [file, size] = process.argv.slice(1)
+http.createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size })
+  fs.createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(res)
+}).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port) + '\\n') })
+`
+
+interface Server {
+  name: string
+  child: ChildProcess
+  port: number
+}
+
+const { values: opts } = parseArgs({
+  options: {
+    old: { type: 'string' },
+    new: { type: 'string', default: '.' },
+    case: { type: 'string', default: 'upload' },
+    pairs: { type: 'string', default: '8' },
+    mib: { type: 'string', default: '512' },
+    seconds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '32' }
+  }
+})
+if (!opts.old || !['upload', 'pull', 'small'].includes(opts.case!)) {
+  console.error('usage: node --import tsx bench/alternate.ts --old DIR [--new DIR] [--case upload|pull|small] [--pairs N]')
+  process.exit(2)
+}
+const size = Number(opts.mib) * MIB
+const work = await mkdtemp(join(tmpdir(), 'staging-alternate-'))
+const children: ChildProcess[] = []
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')))
+
+function exec(cmd: string, args: string[]): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    child.on('error', fail)
+    child.on('exit', (code) => (code === 0 ? done(out) : fail(new Error(`${cmd} exited ${code}`))))
+  })
+}
+
+async function startServer(name: string, checkout: string, env: Record<string, string>): Promise<Server> {
+  const port = await freePort()
+  const base = join(work, name)
+  const child = spawn(process.execPath, [join(resolve(checkout), 'dist/server.js')], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: String(port), STAGING_BASE_DIR: base, LOG_LEVEL: 'warn', ...env },
+    stdio: 'inherit'
+  })
+  children.push(child)
+  await waitHealthy(port, child)
+  return { name, child, port }
+}
+
+async function writeSource(path: string): Promise<void> {
+  const handle = await open(path, 'w')
+  const block = Buffer.alloc(8 * MIB)
+  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i)
+  for (let done = 0; done < size; done += block.length) await handle.write(block, 0, Math.min(block.length, size - done))
+  await handle.close()
+}
+
+let serial = 0
+
+/** One large body through `server` (MB/s), deleted afterwards so the next starts from the same tree. */
+async function oneLarge(server: Server, source: string, pullUrl: string): Promise<number> {
+  const id = `alt-${serial++}`
+  await exec('sync', [])
+  const started = performance.now()
+  const args =
+    opts.case === 'upload'
+      ? ['-F', 'source=local_upload', '-F', `document_id=${id}`, '-F', `file=@${source}`]
+      : ['-H', 'content-type: application/json', '--data-binary', JSON.stringify({ source: 'http', document_id: id, source_location: pullUrl })]
+  const status = await exec('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...args, `http://127.0.0.1:${server.port}/v1/documents`])
+  const seconds = (performance.now() - started) / 1000
+  if (status !== '201') throw new Error(`${server.name}: HTTP ${status}`)
+  await exec('curl', ['-s', '-o', '/dev/null', '-X', 'DELETE', `http://127.0.0.1:${server.port}/v1/staging/${opts.case === 'upload' ? 'local_upload' : 'http'}/${id}`])
+  return size / 1e6 / seconds
+}
+
+/** 4 KiB multipart uploads from `connections` keep-alive connections for `seconds` (req/s). */
+async function smallUploads(server: Server): Promise<number> {
+  const agent = new Agent({ connections: Number(opts.connections), pipelining: 1 })
+  const content = Buffer.alloc(4096, 'x')
+  const end = performance.now() + Number(opts.seconds) * 1000
+  let ok = 0
+  const loop = async () => {
+    while (performance.now() < end) {
+      const form = multipartBody({ document_id: `s-${serial++}` }, { filename: 'small.bin', content })
+      const res = await request(`http://127.0.0.1:${server.port}/v1/documents`, { method: 'POST', body: form.payload, headers: form.headers, dispatcher: agent })
+      await res.body.dump()
+      if (res.statusCode === 201) ok++
+    }
+  }
+  const started = performance.now()
+  await Promise.all(Array.from({ length: Number(opts.connections) }, loop))
+  const rate = ok / ((performance.now() - started) / 1000)
+  await agent.close()
+  return rate
+}
+
+try {
+  const source = join(work, 'source.bin')
+  let pullUrl = ''
+  if (opts.case !== 'small') await writeSource(source)
+  if (opts.case === 'pull') {
+    const files = spawn(process.execPath, ['-e', FILE_SERVER, source, String(size)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    children.push(files)
+    const port = await new Promise<string>((done) => files.stdout.once('data', (c: Buffer) => done(c.toString().trim())))
+    pullUrl = `http://127.0.0.1:${port}/source.bin`
+  }
+  const env: Record<string, string> = pullUrl ? { STAGING_HTTP_ALLOW_HOSTS: new URL(pullUrl).host } : {}
+  const old = await startServer('old', opts.old, env)
+  const neu = await startServer('new', opts.new!, env)
+  const measure = (s: Server) => (opts.case === 'small' ? smallUploads(s) : oneLarge(s, source, pullUrl))
+  const unit = opts.case === 'small' ? 'req/s' : 'MB/s'
+  // Warm both (JIT, the first pages of the heap and of the hash worker), unmeasured.
+  await measure(old)
+  await measure(neu)
+  const ratios: number[] = []
+  for (let i = 0; i < Number(opts.pairs); i++) {
+    const order = i % 2 === 0 ? [old, neu] : [neu, old]
+    const got = new Map<Server, number>()
+    for (const s of order) got.set(s, await measure(s))
+    const ratio = got.get(neu)! / got.get(old)!
+    ratios.push(ratio)
+    console.log(`pair ${i + 1}: old ${got.get(old)!.toFixed(0)} new ${got.get(neu)!.toFixed(0)} ${unit}, new/old ${ratio.toFixed(3)}`)
+  }
+  ratios.sort((a, b) => a - b)
+  const mid = ratios.length >> 1
+  const median = ratios.length % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2
+  const hwm = (s: Server) => (memoryOf(s.child.pid!).hwm / MIB).toFixed(1)
+  console.log(`${opts.case}: median new/old ${median.toFixed(3)} over ${ratios.length} pairs (range ${ratios[0]!.toFixed(3)}-${ratios.at(-1)!.toFixed(3)}); peak RSS old ${hwm(old)} MiB, new ${hwm(neu)} MiB`)
+} finally {
+  for (const c of children) c.kill('SIGINT')
+  await new Promise((r) => setTimeout(r, 500))
+  await rm(work, { recursive: true, force: true })
+}
