@@ -17,7 +17,8 @@ import { Worker } from 'node:worker_threads'
  * The workers' program: plain CommonJS evaluated by the Worker, so that it runs the same from the
  * sources (tsx) and from the bundle, which has no worker file of its own to point at.
  * Messages: {id, path} opens a job; {id, upTo} hashes the file up to that offset; {id, upTo, end}
- * also answers {id, sha256, size}; {id, abort} drops the job. A failure answers {id, error}.
+ * also answers {id, sha256}; {id, abort} drops the job. A failure answers {id, error} at once, and
+ * the worker forgets the job.
  */
 const WORKER_PROGRAM = `
 const { closeSync, openSync, readSync, readlinkSync } = require('node:fs')
@@ -52,7 +53,7 @@ parentPort.on('message', (m) => {
     if (m.end) {
       const sha256 = job.hash.digest('hex')
       drop(m.id)
-      parentPort.postMessage({ id: m.id, sha256, size: job.at })
+      parentPort.postMessage({ id: m.id, sha256 })
     }
   } catch (err) {
     drop(m.id)
@@ -81,10 +82,11 @@ interface Pending {
 
 interface Thread {
   worker: Worker
-  /** Jobs waiting for their answer (finish called). */
-  jobs: Map<number, Pending>
-  /** Jobs started and not yet answered or aborted: what the next job's thread is chosen by. */
-  open: number
+  /**
+   * Jobs started and neither answered, failed nor aborted (the next job's thread is chosen by their
+   * number); `pending` is set once finish waits for the answer.
+   */
+  jobs: Map<number, { pending: Pending | null }>
   gone: boolean
 }
 
@@ -112,7 +114,9 @@ export class HashWorkers {
     if (this.closed) throw new HashWorkerGone('the hash workers are closed')
     const thread = this.pickThread()
     const id = this.nextId++
-    opened(thread)
+    // A worker with jobs keeps the event loop alive, as their answers are awaited.
+    if (thread.jobs.size === 0) thread.worker.ref()
+    thread.jobs.set(id, { pending: null })
     thread.worker.postMessage({ id, path })
     return new HashJob(id, thread)
   }
@@ -128,7 +132,7 @@ export class HashWorkers {
     thread.gone = true
     const i = this.threads.indexOf(thread)
     if (i >= 0) this.threads[i] = null
-    for (const job of thread.jobs.values()) job.reject(new HashWorkerGone(why))
+    for (const job of thread.jobs.values()) job.pending?.reject(new HashWorkerGone(why))
     thread.jobs.clear()
     return thread.worker.terminate()
   }
@@ -139,23 +143,23 @@ export class HashWorkers {
     for (let i = 0; i < this.threads.length; i++) {
       const t = this.threads[i]
       if (!t) return (this.threads[i] = this.spawn())
-      if (!best || t.open < best.open) best = t
+      if (!best || t.jobs.size < best.jobs.size) best = t
     }
     return best!
   }
 
   private spawn(): Thread {
     const worker = new Worker(WORKER_PROGRAM, { eval: true, workerData: { crashOn: this.options.crashAt, nice: NICE } })
-    // An idle worker must not keep the process alive (opened and closed ref it while it has jobs).
+    // An idle worker must not keep the process alive (start refs it while it has jobs).
     worker.unref()
-    const thread: Thread = { worker, jobs: new Map(), open: 0, gone: false }
+    const thread: Thread = { worker, jobs: new Map(), gone: false }
     worker.on('message', (m: { id: number; sha256?: string; error?: string }) => {
       const job = thread.jobs.get(m.id)
       if (!job) return
-      thread.jobs.delete(m.id)
-      closed(thread)
-      if (m.sha256 !== undefined) job.resolve(m.sha256)
-      else job.reject(new HashWorkerGone(`hashing the file failed: ${m.error}`))
+      // A job that failed before finish is forgotten here too: finish then rejects at once.
+      forget(thread, m.id)
+      if (m.sha256 !== undefined) job.pending?.resolve(m.sha256)
+      else job.pending?.reject(new HashWorkerGone(`hashing the file failed: ${m.error}`))
     })
     worker.on('error', (err) => void this.retire(thread, `a hash worker failed: ${err.message}`))
     worker.on('exit', (code) => void this.retire(thread, `a hash worker exited (${code})`))
@@ -163,13 +167,9 @@ export class HashWorkers {
   }
 }
 
-/** A job opened on the thread: a worker with jobs keeps the event loop alive, as its answers are awaited. */
-function opened(thread: Thread): void {
-  if (thread.open++ === 0) thread.worker.ref()
-}
-
-function closed(thread: Thread): void {
-  if (--thread.open === 0) thread.worker.unref()
+/** A job is over (answered, failed or aborted); a worker left with none lets the process end. */
+function forget(thread: Thread, id: number): void {
+  if (thread.jobs.delete(id) && thread.jobs.size === 0) thread.worker.unref()
 }
 
 /** One file being hashed as it is written. */
@@ -183,25 +183,27 @@ export class HashJob {
 
   /** The file holds its first `upTo` bytes: the worker may hash them. */
   written(upTo: number): void {
-    if (!this.ended && !this.thread.gone) this.thread.worker.postMessage({ id: this.id, upTo })
+    if (!this.ended && this.thread.jobs.has(this.id)) this.thread.worker.postMessage({ id: this.id, upTo })
   }
 
   /** The file is complete at `size` bytes: resolves with its sha-256 (hex), or rejects with HashWorkerGone. */
   finish(size: number): Promise<string> {
     this.ended = true
-    if (this.thread.gone) return Promise.reject(new HashWorkerGone('a hash worker ended under the job'))
+    const job = this.thread.jobs.get(this.id)
+    // Gone with its worker, or failed on an earlier part of the file.
+    if (!job) return Promise.reject(new HashWorkerGone('the hash job failed or its worker ended'))
     return new Promise<string>((resolve, reject) => {
-      this.thread.jobs.set(this.id, { resolve, reject })
+      job.pending = { resolve, reject }
       this.thread.worker.postMessage({ id: this.id, upTo: size, end: true })
     })
   }
 
   /** The write failed: the worker drops the job (and closes its descriptor). */
   abort(): void {
-    if (this.ended) return
+    if (this.ended || !this.thread.jobs.has(this.id)) return
     this.ended = true
-    closed(this.thread)
-    if (!this.thread.gone) this.thread.worker.postMessage({ id: this.id, abort: true })
+    forget(this.thread, this.id)
+    this.thread.worker.postMessage({ id: this.id, abort: true })
   }
 }
 

@@ -78,6 +78,12 @@ t.test('a job told of bytes the file does not hold fails; the worker serves the 
   await writeFile(join(dir, 'short'), Buffer.alloc(100))
   await t.rejects(workers.start(join(dir, 'short')).finish(200), { name: 'HashWorkerGone' })
   await t.rejects(workers.start(join(dir, 'missing')).finish(1), { name: 'HashWorkerGone' })
+  // Failing on a part written before the end: the worker answers the failure at once, and the
+  // finish that follows rejects instead of waiting for an answer that will not come.
+  const early = workers.start(join(dir, 'short'))
+  early.written(200)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  await t.rejects(early.finish(200), { name: 'HashWorkerGone' })
   const body = randomBytes(1000)
   await writeFile(join(dir, 'ok'), body)
   t.equal(await workers.start(join(dir, 'ok')).finish(body.length), sha(body))
