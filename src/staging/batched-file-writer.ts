@@ -102,7 +102,7 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
 
   /** The final fsync, then the close: awaited here, or handed to deferSync. */
   async function syncThenClose(sync: Promise<void>, close: () => unknown): Promise<void> {
-    const synced = sync.finally(close).then(() => undefined)
+    const synced = sync.finally(close)
     if (!options.deferSync) return synced
     options.deferSync(synced)
   }
