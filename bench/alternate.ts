@@ -11,7 +11,7 @@
 // measured (MB/s); small: 4 KiB multipart uploads from --connections keep-alive connections for
 // --seconds (req/s). Prints every pair, the median ratio new/old and each server's peak RSS.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, open, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -19,18 +19,9 @@ import { Agent, request } from 'undici'
 import { waitHealthy } from '../test/proofs/server-bundle.js'
 import { freePort, multipartBody } from '../test/helper.js'
 import { memoryOf } from './process-memory.js'
+import { serveSource, writeSource } from './pull-source.js'
 
 const MIB = 1024 * 1024
-
-/** The pull source runs in its own process, so that it competes with neither server's event loop. */
-const FILE_SERVER = `
-const http = require('node:http'), fs = require('node:fs')
-const [file, size] = process.argv.slice(1)
-http.createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size })
-  fs.createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(res)
-}).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port) + '\\n') })
-`
 
 interface Server {
   name: string
@@ -80,14 +71,6 @@ async function startServer(name: string, checkout: string, env: Record<string, s
   return { name, child, port }
 }
 
-async function writeSource(path: string): Promise<void> {
-  const handle = await open(path, 'w')
-  const block = Buffer.alloc(8 * MIB)
-  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i)
-  for (let done = 0; done < size; done += block.length) await handle.write(block, 0, Math.min(block.length, size - done))
-  await handle.close()
-}
-
 let serial = 0
 
 /** One large body through `server` (MB/s), deleted afterwards so the next starts from the same tree. */
@@ -130,12 +113,11 @@ async function smallUploads(server: Server): Promise<number> {
 try {
   const source = join(work, 'source.bin')
   let pullUrl = ''
-  if (opts.case !== 'small') await writeSource(source)
+  if (opts.case !== 'small') await writeSource(source, size)
   if (opts.case === 'pull') {
-    const files = spawn(process.execPath, ['-e', FILE_SERVER, source, String(size)], { stdio: ['ignore', 'pipe', 'inherit'] })
-    children.push(files)
-    const port = await new Promise<string>((done) => files.stdout.once('data', (c: Buffer) => done(c.toString().trim())))
-    pullUrl = `http://127.0.0.1:${port}/source.bin`
+    const files = await serveSource(source, size)
+    children.push(files.child)
+    pullUrl = `http://127.0.0.1:${files.port}/source.bin`
   }
   const env: Record<string, string> = pullUrl ? { STAGING_HTTP_ALLOW_HOSTS: new URL(pullUrl).host } : {}
   const old = await startServer('old', opts.old, env)

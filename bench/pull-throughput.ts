@@ -1,35 +1,17 @@
 // Pulling a 512 MiB file from a loopback server through the service (stream, sha256, fsync, commit)
 // against `curl -o` to the same disk followed by `sync` of that file; alternating rounds.
 import { spawn } from 'node:child_process'
-import { mkdtemp, open, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { serveSource, writeSource } from './pull-source.js'
 
 const MIB = 1024 * 1024
 const SIZE = Number(process.env.BENCH_PULL_MIB ?? 512) * MIB
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
-
-/** The file server runs in its own process so that it competes with neither contestant's event loop. */
-const SERVER = `
-const http = require('node:http'), fs = require('node:fs')
-const [file, size] = process.argv.slice(1)
-http.createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size })
-  fs.createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(res)
-}).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port) + '\\n') })
-`
-
-async function writeSource(path: string): Promise<void> {
-  const handle = await open(path, 'w')
-  const block = Buffer.alloc(8 * MIB)
-  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i)
-  for (let done = 0; done < SIZE; done += block.length) await handle.write(block, 0, Math.min(block.length, SIZE - done))
-  await handle.sync()
-  await handle.close()
-}
 
 function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -47,10 +29,9 @@ export async function pullThroughput(): Promise<void> {
   const source = join(work, 'source.bin')
   const baseDir = join(work, 'staging')
   const curlOut = join(work, 'curl.bin')
-  await writeSource(source)
+  await writeSource(source, SIZE)
 
-  const server = spawn(process.execPath, ['-e', SERVER, source, String(SIZE)], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const port = await new Promise<number>((resolve) => server.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))))
+  const { child: server, port } = await serveSource(source, SIZE)
   const url = `http://127.0.0.1:${port}/source.bin`
 
   const config = loadConfig({
