@@ -1,6 +1,15 @@
 import t from 'tap'
-import { CleanupJob } from '../../src/jobs/cleanup-job.js'
+import { CleanupJob, type JobLog } from '../../src/jobs/cleanup-job.js'
 import type { CleanupSweeper, SweepResult } from '../../src/staging/sweep.js'
+import type { TapLike } from '../helper.js'
+
+/** The service's logger, recording: level, fields and message of every line. */
+function recordingLog() {
+  const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = []
+  const at = (level: string) => (obj: object, msg: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg })
+  const log: JobLog = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+  return { log, lines }
+}
 
 function fakeSweeper() {
   const calls: boolean[] = []
@@ -23,7 +32,7 @@ function fakeSweeper() {
 t.test('interval mode: a sweep once the interval has passed, none while one runs', async (t) => {
   let now = 1_000_000
   const { sweeper, calls, finish } = fakeSweeper()
-  const job = new CleanupJob({ sweeper, intervalMs: 60_000, cronExpression: '', onError: (e) => t.fail(String(e)), now: () => now })
+  const job = new CleanupJob({ sweeper, intervalMs: 60_000, cronExpression: '', onError: (e) => t.fail(String(e)), log: recordingLog().log, now: () => now })
   job.start()
   t.teardown(() => job.stop())
   t.equal(job.nextRunAt(), 1_060_000)
@@ -47,7 +56,7 @@ t.test('interval mode: a sweep once the interval has passed, none while one runs
 
 t.test('cron mode follows the expression and reports the next run', async (t) => {
   const { sweeper } = fakeSweeper()
-  const job = new CleanupJob({ sweeper, intervalMs: 60_000, cronExpression: '0 0 3 * * *', onError: (e) => t.fail(String(e)) })
+  const job = new CleanupJob({ sweeper, intervalMs: 60_000, cronExpression: '0 0 3 * * *', onError: (e) => t.fail(String(e)), log: recordingLog().log })
   t.equal(job.nextRunAt(), null, 'stopped: no next run')
   job.start()
   const next = new Date(job.nextRunAt() as number)
@@ -63,7 +72,7 @@ t.test('a failing sweep is reported, not thrown', async (t) => {
   const errors: unknown[] = []
   const sweeper = { isRunning: false, run: async () => Promise.reject(new Error('disk gone')) } as unknown as CleanupSweeper
   let now = 0
-  const job = new CleanupJob({ sweeper, intervalMs: 10, cronExpression: '', onError: (e) => errors.push(e), now: () => now })
+  const job = new CleanupJob({ sweeper, intervalMs: 10, cronExpression: '', onError: (e) => errors.push(e), log: recordingLog().log, now: () => now })
   now = 100
   await job.tick()
   t.equal(errors.length, 1)
@@ -72,11 +81,107 @@ t.test('a failing sweep is reported, not thrown', async (t) => {
 
 t.test('node-cron really fires the tick', async (t) => {
   const { sweeper, calls, finish } = fakeSweeper()
-  const job = new CleanupJob({ sweeper, intervalMs: 1, cronExpression: '', onError: (e) => t.fail(String(e)) })
+  const job = new CleanupJob({ sweeper, intervalMs: 1, cronExpression: '', onError: (e) => t.fail(String(e)), log: recordingLog().log })
   job.start()
   t.teardown(() => job.stop())
   // The tick runs every second; wait (bounded) for the first sweep.
   for (let i = 0; i < 40 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 100))
   t.equal(calls.length, 1)
   finish()
+})
+
+/** Holds the event loop, as a long GC or a blocking step would, until `until` (ms since the epoch). */
+function holdLoopUntil(until: number): void {
+  while (Date.now() < until) {
+    // busy: nothing else on this thread runs meanwhile
+  }
+}
+
+/** Replaces the console's methods with recorders for the rest of the test: node-cron must not use them. */
+function recordConsole(t: TapLike) {
+  const written: string[] = []
+  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    const original = console[method]
+    console[method] = (...args: unknown[]) => void written.push(args.map(String).join(' '))
+    t.teardown(() => {
+      console[method] = original
+    })
+  }
+  return written
+}
+
+const waitFor = async (done: () => boolean, ms: number) => {
+  for (let waited = 0; waited < ms && !done(); waited += 50) await new Promise((r) => setTimeout(r, 50))
+}
+
+t.test('a sweep that outlasts the tick: no warning per second, and the next one runs once it is due', async (t) => {
+  const written = recordConsole(t)
+  const { log, lines } = recordingLog()
+  const { sweeper, calls, finish } = fakeSweeper()
+  const job = new CleanupJob({ sweeper, intervalMs: 1, cronExpression: '', onError: (e) => t.fail(String(e)), log })
+  job.start()
+  t.teardown(() => job.stop())
+  await waitFor(() => calls.length === 1, 3000)
+  t.equal(calls.length, 1, 'the first sweep started')
+  // Three more one-second ticks pass while that sweep runs.
+  await new Promise((r) => setTimeout(r, 3200))
+  t.equal(calls.length, 1, 'no second sweep while the first runs')
+  finish()
+  await waitFor(() => calls.length === 2, 3000)
+  t.equal(calls.length, 2, 'the next tick after the end starts the next sweep')
+  finish()
+  t.same(written, [], 'nothing on the console')
+  t.same(lines.filter((l) => l.level !== 'debug'), [], 'and nothing above debug in the log')
+})
+
+t.test('a held-up event loop: the interval tick is quiet, a late cron run still runs', async (t) => {
+  const written = recordConsole(t)
+
+  const interval = recordingLog()
+  const first = fakeSweeper()
+  const every = new CleanupJob({ sweeper: first.sweeper, intervalMs: 1, cronExpression: '', onError: (e) => t.fail(String(e)), log: interval.log })
+  every.start()
+  t.teardown(() => every.stop())
+  holdLoopUntil(Date.now() + 2500)
+  await waitFor(() => first.calls.length === 1, 3000)
+  t.equal(first.calls.length, 1, 'interval mode: the sweep ran after the stall')
+  first.finish()
+  t.same(interval.lines.filter((l) => l.level !== 'debug'), [], 'interval mode: lost ticks are not logged')
+
+  // Every 5 s: hold the loop from before one match until 2.2 s past it, so its run starts 2.2 s late.
+  const cronLog = recordingLog()
+  const second = fakeSweeper()
+  const fiveSeconds = new CleanupJob({ sweeper: second.sweeper, intervalMs: 1, cronExpression: '*/5 * * * * *', onError: (e) => t.fail(String(e)), log: cronLog.log })
+  let match = Math.ceil((Date.now() + 1000) / 5000) * 5000
+  fiveSeconds.start()
+  t.teardown(() => fiveSeconds.stop())
+  await new Promise((r) => setTimeout(r, match - 300 - Date.now()))
+  if (Date.now() >= match) match += 5000 // woke too late for this match: take the next one
+  holdLoopUntil(match + 2200)
+  await waitFor(() => second.calls.length === 1, 1500)
+  t.equal(second.calls.length, 1, 'cron mode: the run 2.2 s late still ran')
+  second.finish()
+  t.same(cronLog.lines.filter((l) => l.level !== 'debug'), [], 'cron mode: nothing missed')
+  t.same(written, [], 'nothing on the console')
+})
+
+t.test('cron runs skipped by a long stall are logged as missed, as JSON, with their time', async (t) => {
+  const written = recordConsole(t)
+  const { log, lines } = recordingLog()
+  const { sweeper, calls, finish } = fakeSweeper()
+  const job = new CleanupJob({ sweeper, intervalMs: 1, cronExpression: '* * * * * *', onError: (e) => t.fail(String(e)), log })
+  job.start()
+  t.teardown(() => job.stop())
+  await waitFor(() => calls.length === 1, 3000)
+  finish()
+  const before = calls.length
+  // Every second matches: a 3.5 s stall passes over matches that are then behind the latest one.
+  holdLoopUntil(Date.now() + 3500)
+  await waitFor(() => calls.length > before, 2000)
+  t.ok(calls.length > before, 'the latest match ran')
+  finish()
+  const missed = lines.filter((l) => l.msg.startsWith('scheduled cleanup missed its time'))
+  t.ok(missed.length >= 1, `the skipped matches were logged (${missed.length})`)
+  t.match(missed[0], { level: 'warn', obj: { cron: '* * * * * *', scheduled_at: /^\d{4}-\d\d-\d\dT/ } })
+  t.same(written, [], 'nothing on the console')
 })
