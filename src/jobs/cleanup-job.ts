@@ -57,7 +57,7 @@ export class CleanupJob {
     })
     if (!interval) {
       this.task.on('execution:missed', (context: TaskContext) => {
-        log.warn({ scheduled_at: context.date.toISOString(), cron: cronExpression }, 'scheduled cleanup missed its time; it runs at the next match')
+        log.warn({ scheduled_at: context.date.toISOString(), cron: cronExpression }, 'scheduled cleanup missed its time; a later match runs in its place')
       })
     }
   }
