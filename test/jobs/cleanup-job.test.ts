@@ -114,13 +114,20 @@ const waitFor = async (done: () => boolean, ms: number) => {
   for (let waited = 0; waited < ms && !done(); waited += 50) await new Promise((r) => setTimeout(r, 50))
 }
 
-t.test('a sweep that outlasts the tick: no warning per second, and the next one runs once it is due', async (t) => {
-  const written = recordConsole(t)
+/** A started job on real node-cron (interval mode when `cronExpression` is ''), its sweeper and its log. */
+function startJob(t: TapLike & { fail(msg: string): void }, cronExpression: string) {
   const { log, lines } = recordingLog()
   const { sweeper, calls, finish } = fakeSweeper()
-  const job = new CleanupJob({ sweeper, intervalMs: 1, cronExpression: '', onError: (e) => t.fail(String(e)), log })
+  const job = new CleanupJob({ sweeper, intervalMs: 1, cronExpression, onError: (e) => t.fail(String(e)), log })
   job.start()
   t.teardown(() => job.stop())
+  const aboveDebug = () => lines.filter((l) => l.level !== 'debug')
+  return { job, calls, finish, lines, aboveDebug }
+}
+
+t.test('a sweep that outlasts the tick: no warning per second, and the next one runs once it is due', async (t) => {
+  const written = recordConsole(t)
+  const { calls, finish, aboveDebug } = startJob(t, '')
   await waitFor(() => calls.length === 1, 3000)
   t.equal(calls.length, 1, 'the first sweep started')
   // Three more one-second ticks pass while that sweep runs.
@@ -131,47 +138,44 @@ t.test('a sweep that outlasts the tick: no warning per second, and the next one 
   t.equal(calls.length, 2, 'the next tick after the end starts the next sweep')
   finish()
   t.same(written, [], 'nothing on the console')
-  t.same(lines.filter((l) => l.level !== 'debug'), [], 'and nothing above debug in the log')
+  t.same(aboveDebug(), [], 'and nothing above debug in the log')
 })
 
 t.test('a held-up event loop: the interval tick is quiet, a late cron run still runs', async (t) => {
   const written = recordConsole(t)
 
-  const interval = recordingLog()
-  const first = fakeSweeper()
-  const every = new CleanupJob({ sweeper: first.sweeper, intervalMs: 1, cronExpression: '', onError: (e) => t.fail(String(e)), log: interval.log })
-  every.start()
-  t.teardown(() => every.stop())
+  const interval = startJob(t, '')
   holdLoopUntil(Date.now() + 2500)
-  await waitFor(() => first.calls.length === 1, 3000)
-  t.equal(first.calls.length, 1, 'interval mode: the sweep ran after the stall')
-  first.finish()
-  t.same(interval.lines.filter((l) => l.level !== 'debug'), [], 'interval mode: lost ticks are not logged')
+  await waitFor(() => interval.calls.length === 1, 3000)
+  t.equal(interval.calls.length, 1, 'interval mode: the sweep ran after the stall')
+  interval.finish()
+  t.same(interval.aboveDebug(), [], 'interval mode: lost ticks are not logged')
 
   // Every 5 s: hold the loop from before one match until 2.2 s past it, so its run starts 2.2 s late.
-  const cronLog = recordingLog()
-  const second = fakeSweeper()
-  const fiveSeconds = new CleanupJob({ sweeper: second.sweeper, intervalMs: 1, cronExpression: '*/5 * * * * *', onError: (e) => t.fail(String(e)), log: cronLog.log })
-  let match = Math.ceil((Date.now() + 1000) / 5000) * 5000
-  fiveSeconds.start()
-  t.teardown(() => fiveSeconds.stop())
-  await new Promise((r) => setTimeout(r, match - 300 - Date.now()))
-  if (Date.now() >= match) match += 5000 // woke too late for this match: take the next one
-  holdLoopUntil(match + 2200)
-  await waitFor(() => second.calls.length === 1, 1500)
-  t.equal(second.calls.length, 1, 'cron mode: the run 2.2 s late still ran')
-  second.finish()
-  t.same(cronLog.lines.filter((l) => l.level !== 'debug'), [], 'cron mode: nothing missed')
+  // A timer that wakes after the match (a loaded machine) would test nothing: then try the next one.
+  let heldUp = false
+  for (let attempt = 1; attempt <= 3 && !heldUp; attempt++) {
+    const match = Math.ceil((Date.now() + 1500) / 5000) * 5000
+    const late = startJob(t, '*/5 * * * * *')
+    await new Promise((r) => setTimeout(r, match - 800 - Date.now()))
+    if (Date.now() >= match) {
+      await late.job.stop()
+      continue
+    }
+    heldUp = true
+    holdLoopUntil(match + 2200)
+    await waitFor(() => late.calls.length === 1, 1500)
+    t.equal(late.calls.length, 1, 'cron mode: the run 2.2 s late still ran')
+    late.finish()
+    t.same(late.aboveDebug(), [], 'cron mode: nothing missed')
+  }
+  t.ok(heldUp, 'a match was held up (in at most 3 attempts)')
   t.same(written, [], 'nothing on the console')
 })
 
 t.test('cron runs skipped by a long stall are logged as missed, as JSON, with their time', async (t) => {
   const written = recordConsole(t)
-  const { log, lines } = recordingLog()
-  const { sweeper, calls, finish } = fakeSweeper()
-  const job = new CleanupJob({ sweeper, intervalMs: 1, cronExpression: '* * * * * *', onError: (e) => t.fail(String(e)), log })
-  job.start()
-  t.teardown(() => job.stop())
+  const { calls, finish, lines } = startJob(t, '* * * * * *')
   await waitFor(() => calls.length === 1, 3000)
   finish()
   const before = calls.length
