@@ -3,6 +3,7 @@
 // `apex-staging serve` both come here.
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
+import { logProcessEvents } from './process-events.js'
 import { TreeLockedError } from './staging/tree-lock.js'
 import { startupSettings } from './startup-settings.js'
 
@@ -18,6 +19,7 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
     throw err
   }
   const app = await buildApp(config)
+  logProcessEvents(process, app.log)
   let closing = false
   const shutdown = (signal: string) => {
     if (closing) return
