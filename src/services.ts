@@ -74,7 +74,6 @@ export async function createServices(config: Config, log: FastifyBaseLogger, dep
     sweeper,
     intervalMs: config.cleanupIntervalMs,
     cronExpression: config.cleanupCron,
-    onError: (err) => log.error({ err }, 'scheduled cleanup failed'),
     log
   })
   metrics.trackState({

@@ -3,7 +3,7 @@
 import cron, { type ScheduledTask, type TaskContext } from 'node-cron'
 import type { Sweeper } from '../staging/engine.js'
 
-/** The service's logger (pino): node-cron's own messages go there, never to the console. */
+/** The service's logger (pino): a failed sweep and node-cron's own messages go there, never to the console. */
 export interface JobLog {
   debug(obj: object, msg: string): void
   info(obj: object, msg: string): void
@@ -15,7 +15,7 @@ export interface CleanupJobOptions {
   sweeper: Sweeper
   intervalMs: number
   cronExpression: string
-  onError: (err: unknown) => void
+  /** A failed sweep is logged here ('scheduled cleanup failed'), and so are node-cron's own messages. */
   log: JobLog
   /** Wall clock for scheduling (TTL decisions use the sweeper's own clock). */
   now?: () => number
@@ -86,7 +86,7 @@ export class CleanupJob {
     try {
       await this.options.sweeper.run(false)
     } catch (err) {
-      this.options.onError(err)
+      this.options.log.error({ err }, 'scheduled cleanup failed')
     }
   }
 }

@@ -1,14 +1,17 @@
 import t from 'tap'
-import { CleanupJob, type JobLog } from '../../src/jobs/cleanup-job.js'
+import { CleanupJob } from '../../src/jobs/cleanup-job.js'
 import type { CleanupSweeper, SweepResult } from '../../src/staging/sweep.js'
 import type { TapLike } from '../helper.js'
+import { captureLog } from '../logs/log-capture.js'
 
-/** The service's logger, recording: level, fields and message of every line. */
-function recordingLog() {
-  const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = []
-  const at = (level: string) => (obj: object, msg: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg })
-  const log: JobLog = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
-  return { log, lines }
+const DEBUG = 20
+const WARN = 40
+const ERROR = 50
+
+/** The app's logger, its JSON lines (debug and up) in an array; `above(level)` are the lines past a level. */
+function jobLog() {
+  const { logger, lines } = captureLog('debug')
+  return { log: logger, lines, above: (level: number) => lines.filter((l) => (l.level as number) > level) }
 }
 
 function fakeSweeper() {
@@ -32,7 +35,8 @@ function fakeSweeper() {
 t.test('interval mode: a sweep once the interval has passed, none while one runs', async (t) => {
   let now = 1_000_000
   const { sweeper, calls, finish } = fakeSweeper()
-  const job = new CleanupJob({ sweeper, intervalMs: 60_000, cronExpression: '', onError: (e) => t.fail(String(e)), log: recordingLog().log, now: () => now })
+  const { log, above } = jobLog()
+  const job = new CleanupJob({ sweeper, intervalMs: 60_000, cronExpression: '', log, now: () => now })
   job.start()
   t.teardown(() => job.stop())
   t.equal(job.nextRunAt(), 1_060_000)
@@ -52,11 +56,13 @@ t.test('interval mode: a sweep once the interval has passed, none while one runs
   t.same(calls, [false, false])
   finish()
   await next
+  t.same(above(WARN), [], 'no sweep failed')
 })
 
 t.test('cron mode follows the expression and reports the next run', async (t) => {
   const { sweeper } = fakeSweeper()
-  const job = new CleanupJob({ sweeper, intervalMs: 60_000, cronExpression: '0 0 3 * * *', onError: (e) => t.fail(String(e)), log: recordingLog().log })
+  const { log, above } = jobLog()
+  const job = new CleanupJob({ sweeper, intervalMs: 60_000, cronExpression: '0 0 3 * * *', log })
   t.equal(job.nextRunAt(), null, 'stopped: no next run')
   job.start()
   const next = new Date(job.nextRunAt() as number)
@@ -66,28 +72,32 @@ t.test('cron mode follows the expression and reports the next run', async (t) =>
   t.ok(next.getTime() > Date.now())
   await job.stop()
   t.equal(job.nextRunAt(), null)
+  t.same(above(WARN), [], 'no sweep failed')
 })
 
 t.test('a failing sweep is reported, not thrown', async (t) => {
-  const errors: unknown[] = []
+  const { log, above } = jobLog()
   const sweeper = { isRunning: false, run: async () => Promise.reject(new Error('disk gone')) } as unknown as CleanupSweeper
   let now = 0
-  const job = new CleanupJob({ sweeper, intervalMs: 10, cronExpression: '', onError: (e) => errors.push(e), log: recordingLog().log, now: () => now })
+  const job = new CleanupJob({ sweeper, intervalMs: 10, cronExpression: '', log, now: () => now })
   now = 100
   await job.tick()
+  const errors = above(WARN)
   t.equal(errors.length, 1)
-  t.match(errors[0], { message: 'disk gone' })
+  t.match(errors[0], { level: ERROR, msg: 'scheduled cleanup failed', err: { message: 'disk gone' } })
 })
 
 t.test('node-cron really fires the tick', async (t) => {
   const { sweeper, calls, finish } = fakeSweeper()
-  const job = new CleanupJob({ sweeper, intervalMs: 1, cronExpression: '', onError: (e) => t.fail(String(e)), log: recordingLog().log })
+  const { log, above } = jobLog()
+  const job = new CleanupJob({ sweeper, intervalMs: 1, cronExpression: '', log })
   job.start()
   t.teardown(() => job.stop())
   // The tick runs every second; wait (bounded) for the first sweep.
   for (let i = 0; i < 40 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 100))
   t.equal(calls.length, 1)
   finish()
+  t.same(above(WARN), [], 'no sweep failed')
 })
 
 /** Holds the event loop, as a long GC or a blocking step would, until `until` (ms since the epoch). */
@@ -115,13 +125,14 @@ const waitFor = async (done: () => boolean, ms: number) => {
 }
 
 /** A started job on real node-cron (interval mode when `cronExpression` is ''), its sweeper and its log. */
-function startJob(t: TapLike & { fail(msg: string): void }, cronExpression: string) {
-  const { log, lines } = recordingLog()
+function startJob(t: TapLike, cronExpression: string) {
+  const { log, lines, above } = jobLog()
   const { sweeper, calls, finish } = fakeSweeper()
-  const job = new CleanupJob({ sweeper, intervalMs: 1, cronExpression, onError: (e) => t.fail(String(e)), log })
+  const job = new CleanupJob({ sweeper, intervalMs: 1, cronExpression, log })
   job.start()
   t.teardown(() => job.stop())
-  const aboveDebug = () => lines.filter((l) => l.level !== 'debug')
+  // Anything above debug (a failed sweep included) is a failure in these tests but for the missed-run warning.
+  const aboveDebug = () => above(DEBUG)
   return { job, calls, finish, lines, aboveDebug }
 }
 
@@ -184,8 +195,9 @@ t.test('cron runs skipped by a long stall are logged as missed, as JSON, with th
   await waitFor(() => calls.length > before, 2000)
   t.ok(calls.length > before, 'the latest match ran')
   finish()
-  const missed = lines.filter((l) => l.msg.startsWith('scheduled cleanup missed its time'))
+  const missed = lines.filter((l) => String(l.msg).startsWith('scheduled cleanup missed its time'))
   t.ok(missed.length >= 1, `the skipped matches were logged (${missed.length})`)
-  t.match(missed[0], { level: 'warn', obj: { cron: '* * * * * *', scheduled_at: /^\d{4}-\d\d-\d\dT/ } })
+  t.match(missed[0], { level: WARN, cron: '* * * * * *', scheduled_at: /^\d{4}-\d\d-\d\dT/ })
+  t.same(lines.filter((l) => (l.level as number) >= ERROR), [], 'no sweep failed')
   t.same(written, [], 'nothing on the console')
 })
