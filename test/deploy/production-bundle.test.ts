@@ -1,10 +1,12 @@
 // The production build's entry points (scripts/bundle.mjs: dist/server.js and dist/cli.js bundled with
 // their dependencies) as a process: it starts, serves the API and the docs, stages a file, and at a
-// clean stop (SIGTERM) writes the index snapshot that the next start loads; and the shared engine, a
+// clean stop (SIGTERM) writes the index snapshot that the next start loads; pulls a URL through undici
+// under the launcher's WebAssembly flags (baseline compiler only); and the shared engine, a
 // chunk of its own loaded only when STAGING_STORAGE=shared, runs from it on PostgreSQL and s3rver.
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdirSync, rmSync } from 'node:fs'
-import { readdir } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
@@ -12,6 +14,7 @@ import { spawnNode } from '../child-process.js'
 import { freePort, tempDir, type TapLike } from '../helper.js'
 import { waitHealthy } from '../proofs/server-bundle.js'
 import { sharedBackends } from '../staging/shared/backends.js'
+import { fakeUpstream } from '../upstream/fake-upstream.js'
 
 const root = new URL('../../', import.meta.url).pathname
 const run = promisify(execFile)
@@ -66,6 +69,45 @@ t.test('the bundled server starts, serves, and snapshots its index at a clean st
   t.notOk((await readdir(baseDir)).includes('.index-snapshot'), 'and consumed by the next start')
   t.equal(await (await fetch(`${second.url}/v1/staging/local_upload/BUNDLED/content`)).text(), 'bundled bytes')
   t.equal(await second.stop(), 0)
+})
+
+t.test('the bundled server pulls a URL under the launcher WebAssembly settings (undici parses HTTP in WebAssembly)', async (t) => {
+  const outdir = await bundle()
+  // 24 MiB in 1 MiB writes: thousands of socket reads through the parser, past the 8 MiB hash-worker threshold.
+  const block = Buffer.alloc(1024 * 1024)
+  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i)
+  const hash = createHash('sha256')
+  for (let i = 0; i < 24; i++) hash.update(block)
+  const upstream = await fakeUpstream(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(24 * block.length) })
+    let sent = 0
+    const more = () => {
+      while (sent < 24) {
+        sent++
+        if (!res.write(block)) return void res.once('drain', more)
+      }
+      res.end()
+    }
+    more()
+  })
+  const server = await startBundled(t, outdir, { STAGING_BASE_DIR: await tempDir(t), STAGING_HTTP_ALLOW_HOSTS: upstream.hostPort })
+  const res = await fetch(`${server.url}/v1/documents`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ source: 'http', document_id: 'PULLED', source_location: `${upstream.origin}/big.bin` })
+  })
+  const record = (await res.json()) as { file_size_bytes: number; sha256: string }
+  t.equal(res.status, 201)
+  t.equal(record.file_size_bytes, 24 * block.length)
+  t.equal(record.sha256, hash.digest('hex'), 'every byte arrived, in order')
+  t.equal(await server.stop(), 0)
+
+  // V8 answers a flag it does not know on stdout ("unrecognized flag"), which the service keeps for JSON logs.
+  const launcher = await readFile(join(outdir, 'server.js'), 'utf8')
+  const flags = /setFlagsFromString\('([^']+)'\)/.exec(launcher)?.[1]
+  t.ok(flags?.includes('--no-wasm-tier-up'), 'the launcher sets the WebAssembly flags')
+  const probe = await run(process.execPath, ['-e', `require('node:v8').setFlagsFromString(${JSON.stringify(flags)})`])
+  t.equal(probe.stdout + probe.stderr, '', 'and this Node knows every one of them')
 })
 
 t.test('the bundled server runs the shared engine (its lazily loaded chunk)', async (t) => {
