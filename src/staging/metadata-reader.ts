@@ -44,13 +44,20 @@ const { closeSync, openSync, readFileSync, readSync } = require('node:fs')
 const { workerData } = require('node:worker_threads')
 const MAX_READ = ${MAX_READ}
 const { counter, posted, port, chunkItems, crash } = workerData
-const paths = workerData.paths.split('\\0')
+// The paths are UTF-8 bytes end to end in shared memory (sharedPaths): opened by byte range, so this
+// thread holds no copy of 100k path strings.
+const pathBytes = Buffer.from(workerData.pathBytes)
+const pathEnds = workerData.pathEnds
+const count = pathEnds.length
+const pathAt = (i) => pathBytes.subarray(i > 0 ? pathEnds[i - 1] : 0, pathEnds[i])
+// One buffer for every chunk (grown when a chunk needs more): each chunk leaves as a copy of just its
+// bytes, so no chunk-sized buffer waits as garbage for this thread's next GC.
+let bytes = Buffer.allocUnsafeSlow(Math.max(MAX_READ, chunkItems * 1024))
 for (;;) {
   const start = Atomics.add(counter, 0, chunkItems)
-  if (start >= paths.length) break
+  if (start >= count) break
   if (crash) throw new Error('a reader failing on purpose, with a chunk claimed')
-  const end = Math.min(start + chunkItems, paths.length)
-  let bytes = Buffer.allocUnsafeSlow(Math.max(MAX_READ, (end - start) * 1024))
+  const end = Math.min(start + chunkItems, count)
   let used = 0
   const ends = new Int32Array(end - start)
   const failed = new Uint8Array(end - start)
@@ -63,12 +70,12 @@ for (;;) {
   for (let i = start; i < end; i++) {
     try {
       room(MAX_READ)
-      const fd = openSync(paths[i], 'r')
+      const fd = openSync(pathAt(i), 'r')
       let n
       try { n = readSync(fd, bytes, used, MAX_READ, 0) } finally { closeSync(fd) }
       if (n === MAX_READ) {
         // As long as the buffer or longer: read it whole.
-        const whole = readFileSync(paths[i])
+        const whole = readFileSync(pathAt(i))
         room(whole.length)
         n = whole.copy(bytes, used)
       }
@@ -84,6 +91,17 @@ for (;;) {
   Atomics.notify(posted, 0)
 }
 `
+
+/** `paths` as UTF-8 bytes end to end and where each ends, both in shared memory for the readers. */
+function sharedPaths(paths: readonly string[]): { bytes: SharedArrayBuffer; ends: Int32Array } {
+  const ends = new Int32Array(new SharedArrayBuffer(4 * paths.length))
+  let total = 0
+  for (let i = 0; i < paths.length; i++) ends[i] = total += Buffer.byteLength(paths[i]!)
+  const bytes = new SharedArrayBuffer(total)
+  const view = Buffer.from(bytes)
+  for (let i = 0; i < paths.length; i++) view.write(paths[i]!, i > 0 ? ends[i - 1]! : 0)
+  return { bytes, ends }
+}
 
 /** Atomics.waitAsync (Node 16 on), which the ES2023 lib this project compiles against does not declare. */
 const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: Promise<string> | string } }).waitAsync
@@ -113,13 +131,13 @@ export async function readAllMetadata(paths: readonly string[], take: (i: number
   const counter = new Int32Array(new SharedArrayBuffer(4))
   const posted = new Int32Array(new SharedArrayBuffer(4))
   const readers = n > 0 ? (options.workers ?? 0) : 0
-  const joined = readers > 0 ? paths.join('\0') : ''
+  const shared = sharedPaths(readers > 0 ? paths : [])
   const workers: Worker[] = []
   const ports: MessagePort[] = []
   let broken = false
   for (let w = 0; w < readers; w++) {
     const { port1, port2 } = new MessageChannel()
-    const worker = new Worker(WORKER_PROGRAM, { eval: true, workerData: { paths: joined, counter, posted, port: port2, chunkItems, crash: options.crashReaders === true }, transferList: [port2] })
+    const worker = new Worker(WORKER_PROGRAM, { eval: true, workerData: { pathBytes: shared.bytes, pathEnds: shared.ends, counter, posted, port: port2, chunkItems, crash: options.crashReaders === true }, transferList: [port2] })
     // A failed reader wakes this thread at once (Atomics.notify reaches this thread's own waitAsync).
     worker.on('error', () => {
       broken = true

@@ -97,6 +97,23 @@ t.test('a reader answers null for what it cannot read and the text of the rest, 
   }
 })
 
+t.test('readers open paths that are not ASCII (they get them as UTF-8 byte ranges) and reuse one buffer across chunks', async (t) => {
+  const dir = join(await tempDir(t), 'dïr ✓ 目录')
+  await mkdir(dir)
+  const paths: string[] = []
+  for (let i = 0; i < 12; i++) {
+    paths.push(join(dir, `fïle-${'é'.repeat(i)}-${i}`))
+    // Every fourth text is past the reader's first buffer, so later chunks follow a grown one.
+    await writeFile(paths[i]!, i % 4 === 3 ? `big ${i} ${'x'.repeat(300_000)}` : `text ✓ ${i}`)
+  }
+  const expected = paths.map((_, i) => [i, i % 4 === 3 ? `big ${i} ${'x'.repeat(300_000)}` : `text ✓ ${i}`])
+  for (const chunkItems of [1, 2, 5]) {
+    const seen: [number, string | null][] = []
+    await readAllMetadata(paths, (i, text) => seen.push([i, text]), { workers: 2, chunkItems, onlyWorkersRead: true })
+    t.same(seen, expected, `chunks of ${chunkItems}`)
+  }
+})
+
 t.test('readers that fail with chunks claimed leave them to this thread: nothing is lost or repeated', async (t) => {
   const dir = await tempDir(t)
   const paths: string[] = []
