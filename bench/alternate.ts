@@ -4,12 +4,15 @@
 // the whole comparison (each on its own temp tree); every pair runs old then new, or new then old.
 //
 //   node --import tsx bench/alternate.ts --old ../other-checkout --new . [--case upload|pull|small]
-//                                         [--pairs 8] [--mib 512] [--seconds 3] [--connections 32]
+//                                         [--pairs 8] [--mib 512] [--seconds 3] [--connections 32] [--fresh]
 //
 // Each checkout needs `npm run build` (its dist/server.js). upload: multipart POSTs of --mib with
 // curl, pull: JSON pulls of --mib from a loopback file server, each item deleted after it is
 // measured (MB/s); small: 4 KiB multipart uploads from --connections keep-alive connections for
 // --seconds (req/s). Prints every pair, the median ratio new/old and each server's peak RSS.
+// --fresh: every measurement in a server process of its own, started for it and stopped after it, so
+// each is the first of its process (nothing warmed, as in the harness's first round) and each peak RSS
+// is that one measurement's.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -37,7 +40,8 @@ const { values: opts } = parseArgs({
     pairs: { type: 'string', default: '8' },
     mib: { type: 'string', default: '512' },
     seconds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '32' }
+    connections: { type: 'string', default: '32' },
+    fresh: { type: 'boolean', default: false }
   }
 })
 if (!opts.old || !['upload', 'pull', 'small'].includes(opts.case!)) {
@@ -59,9 +63,8 @@ function exec(cmd: string, args: string[]): Promise<string> {
   })
 }
 
-async function startServer(name: string, checkout: string, env: Record<string, string>): Promise<Server> {
+async function startServer(name: string, checkout: string, env: Record<string, string>, base = join(work, name)): Promise<Server> {
   const port = await freePort()
-  const base = join(work, name)
   const child = spawn(process.execPath, [join(resolve(checkout), 'dist/server.js')], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: String(port), STAGING_BASE_DIR: base, LOG_LEVEL: 'warn', ...env },
     stdio: 'inherit'
@@ -72,6 +75,13 @@ async function startServer(name: string, checkout: string, env: Record<string, s
 }
 
 let serial = 0
+
+async function stopServer(server: Server): Promise<void> {
+  const exited = new Promise((resolve) => server.child.once('exit', resolve))
+  server.child.kill('SIGINT')
+  await exited
+  children.splice(children.indexOf(server.child), 1)
+}
 
 /** One large body through `server` (MB/s), deleted afterwards so the next starts from the same tree. */
 async function oneLarge(server: Server, source: string, pullUrl: string): Promise<number> {
@@ -120,27 +130,51 @@ try {
     pullUrl = `http://127.0.0.1:${files.port}/source.bin`
   }
   const env: Record<string, string> = pullUrl ? { STAGING_HTTP_ALLOW_HOSTS: new URL(pullUrl).host } : {}
-  const old = await startServer('old', opts.old, env)
-  const neu = await startServer('new', opts.new!, env)
   const measure = (s: Server) => (opts.case === 'small' ? smallUploads(s) : oneLarge(s, source, pullUrl))
   const unit = opts.case === 'small' ? 'req/s' : 'MB/s'
-  // Warm both (JIT, the first pages of the heap and of the hash worker), unmeasured.
-  await measure(old)
-  await measure(neu)
+  const hwmMiB = (s: Server) => memoryOf(s.child.pid!).hwm / MIB
+  const checkouts = { old: opts.old, new: opts.new! }
+  /** One measurement of `name`'s build: in its long-running server, or (--fresh) in a process of its own. */
+  let run: (name: 'old' | 'new') => Promise<{ value: number; hwm: number | null }>
+  let servers: Record<'old' | 'new', Server> | null = null
+  if (opts.fresh) {
+    run = async (name) => {
+      const server = await startServer(name, checkouts[name], env, join(work, `${name}-${serial}`))
+      try {
+        const value = await measure(server)
+        return { value, hwm: hwmMiB(server) }
+      } finally {
+        await stopServer(server)
+      }
+    }
+  } else {
+    servers = { old: await startServer('old', opts.old, env), new: await startServer('new', opts.new!, env) }
+    // Warm both (JIT, the first pages of the heap and of the hash worker), unmeasured.
+    await measure(servers.old)
+    await measure(servers.new)
+    run = async (name) => ({ value: await measure(servers![name]), hwm: null })
+  }
   const ratios: number[] = []
+  const peaks: Record<'old' | 'new', number[]> = { old: [], new: [] }
   for (let i = 0; i < Number(opts.pairs); i++) {
-    const order = i % 2 === 0 ? [old, neu] : [neu, old]
-    const got = new Map<Server, number>()
-    for (const s of order) got.set(s, await measure(s))
-    const ratio = got.get(neu)! / got.get(old)!
+    const order: ('old' | 'new')[] = i % 2 === 0 ? ['old', 'new'] : ['new', 'old']
+    const got: Record<string, number> = {}
+    for (const name of order) {
+      const { value, hwm } = await run(name)
+      got[name] = value
+      if (hwm !== null) peaks[name].push(hwm)
+    }
+    const ratio = got.new! / got.old!
     ratios.push(ratio)
-    console.log(`pair ${i + 1}: old ${got.get(old)!.toFixed(0)} new ${got.get(neu)!.toFixed(0)} ${unit}, new/old ${ratio.toFixed(3)}`)
+    const rss = opts.fresh ? `; peak RSS old ${peaks.old.at(-1)!.toFixed(1)} new ${peaks.new.at(-1)!.toFixed(1)} MiB` : ''
+    console.log(`pair ${i + 1}: old ${got.old!.toFixed(0)} new ${got.new!.toFixed(0)} ${unit}, new/old ${ratio.toFixed(3)}${rss}`)
   }
   ratios.sort((a, b) => a - b)
   const mid = ratios.length >> 1
   const median = ratios.length % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2
-  const hwm = (s: Server) => (memoryOf(s.child.pid!).hwm / MIB).toFixed(1)
-  console.log(`${opts.case}: median new/old ${median.toFixed(3)} over ${ratios.length} pairs (range ${ratios[0]!.toFixed(3)}-${ratios.at(-1)!.toFixed(3)}); peak RSS old ${hwm(old)} MiB, new ${hwm(neu)} MiB`)
+  const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)}`
+  const rss = servers ? `old ${hwmMiB(servers.old).toFixed(1)} MiB, new ${hwmMiB(servers.new).toFixed(1)} MiB` : `old ${range(peaks.old)} MiB, new ${range(peaks.new)} MiB`
+  console.log(`${opts.case}${opts.fresh ? ' (fresh processes)' : ''}: median new/old ${median.toFixed(3)} over ${ratios.length} pairs (range ${ratios[0]!.toFixed(3)}-${ratios.at(-1)!.toFixed(3)}); peak RSS ${rss}`)
 } finally {
   for (const c of children) c.kill('SIGINT')
   await new Promise((r) => setTimeout(r, 500))
