@@ -23,6 +23,7 @@ import { waitHealthy } from '../test/proofs/server-bundle.js'
 import { freePort, multipartBody } from '../test/helper.js'
 import { memoryOf } from './process-memory.js'
 import { serveSource, writeSource } from './pull-source.js'
+import { median } from './median.js'
 
 const MIB = 1024 * 1024
 
@@ -170,11 +171,9 @@ try {
     console.log(`pair ${i + 1}: old ${got.old!.toFixed(0)} new ${got.new!.toFixed(0)} ${unit}, new/old ${ratio.toFixed(3)}${rss}`)
   }
   ratios.sort((a, b) => a - b)
-  const mid = ratios.length >> 1
-  const median = ratios.length % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2
   const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)}`
   const rss = servers ? `old ${hwmMiB(servers.old).toFixed(1)} MiB, new ${hwmMiB(servers.new).toFixed(1)} MiB` : `old ${range(peaks.old)} MiB, new ${range(peaks.new)} MiB`
-  console.log(`${opts.case}${opts.fresh ? ' (fresh processes)' : ''}: median new/old ${median.toFixed(3)} over ${ratios.length} pairs (range ${ratios[0]!.toFixed(3)}-${ratios.at(-1)!.toFixed(3)}); peak RSS ${rss}`)
+  console.log(`${opts.case}${opts.fresh ? ' (fresh processes)' : ''}: median new/old ${median(ratios).toFixed(3)} over ${ratios.length} pairs (range ${ratios[0]!.toFixed(3)}-${ratios.at(-1)!.toFixed(3)}); peak RSS ${rss}`)
 } finally {
   for (const c of children) c.kill('SIGINT')
   await new Promise((r) => setTimeout(r, 500))

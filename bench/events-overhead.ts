@@ -15,6 +15,7 @@ import { SharedEngine } from '../src/staging/shared/shared-engine.js'
 import { loadConfig } from '../src/config.js'
 import { sharedBackends } from '../test/staging/shared/backends.js'
 import type { StagingEngine } from '../src/staging/engine.js'
+import { median } from './median.js'
 
 const BODY = Buffer.alloc(4096, 7)
 const EVENT_LOG = { segmentBytes: 16 * 1024 * 1024, maxBytes: 1024 * 1024 * 1024, maxAgeMs: 7 * 24 * 3_600_000 }
@@ -76,7 +77,6 @@ async function shared(events: boolean, count: number, concurrency: number): Prom
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 /**
  * Rounds of back-to-back pairs (order alternating), reported as the median of the pairs' on/off

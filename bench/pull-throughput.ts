@@ -8,6 +8,7 @@ import { pino } from 'pino'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { serveSource, writeSource } from './pull-source.js'
+import { median } from './median.js'
 
 const MIB = 1024 * 1024
 const SIZE = Number(process.env.BENCH_PULL_MIB ?? 512) * MIB
@@ -21,7 +22,6 @@ function run(cmd: string, args: string[]): Promise<void> {
   })
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
 const mibps = (seconds: number) => SIZE / MIB / seconds
 
 export async function pullThroughput(): Promise<void> {
