@@ -1,6 +1,28 @@
 // The in-memory index of staged items: records by key, kept sorted for cursor paging,
 // with running totals so stats and metrics never walk the items.
+//
+// The sorted keys are B+ trees (sorted-btree), not sorted arrays: removing one key from the middle of
+// a 100k-element array with splice took ~175 µs here, so a sweep of 100k items spent ~17 s of the
+// main thread on its index alone and every status change at 100k items ~190 µs; in the tree both are
+// a few µs. A load (keys in ascending order) appends to arrays and the trees are built from them in
+// one pass (bulk load) at the first other use: inserting 100k keys one by one into two trees cost
+// ~90 ms more than the arrays' appends.
+import type btree from 'sorted-btree'
+import bulk from 'sorted-btree/extended/bulkLoad.js'
 import { SOURCES, STATUSES, itemKey, type ItemRecord, type Kind, type Source, type Status } from './record.js'
+
+const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+/** The trees' branching factor (the package's default). */
+const NODE_SIZE = 32
+/** A sorted set of item keys (values unused). */
+type KeySet = btree.default<string, undefined>
+/** The set of `keys`, which must be in strictly ascending order (bulkLoad: a CommonJS module's export). */
+const keySet = (keys: string[] = []): KeySet => bulk.bulkLoad<string, undefined>(keys, new Array<undefined>(keys.length), NODE_SIZE, compareKeys)
+
+interface PendingKeys {
+  all: string[]
+  byStatus: Record<Status, string[]>
+}
 
 export interface IndexTotals {
   count: number
@@ -20,9 +42,11 @@ const zeroBy = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys
 
 export class ItemIndex {
   private readonly records = new Map<string, ItemRecord>()
-  private readonly sortedKeys: string[] = []
+  private sortedKeys = keySet()
   /** The same keys split by status, so a status filter walks only its own items. */
-  private readonly keysByStatus: Record<Status, string[]> = { active: [], success: [], failed: [] }
+  private keysByStatus: Record<Status, KeySet> = { active: keySet(), success: keySet(), failed: keySet() }
+  /** While every put has added a key above all before it, the keys wait here (settle builds the trees). */
+  private pending: PendingKeys | null = { all: [], byStatus: { active: [], success: [], failed: [] } }
   private readonly totals: IndexTotals = {
     count: 0,
     bytes: 0,
@@ -43,13 +67,22 @@ export class ItemIndex {
   put(record: ItemRecord): void {
     const key = itemKey(record.source, record.document_id)
     const old = this.records.get(key)
+    const pending = this.pending
+    if (!old && pending && (pending.all.length === 0 || (pending.all[pending.all.length - 1] as string) < key)) {
+      pending.all.push(key)
+      pending.byStatus[record.status].push(key)
+      this.records.set(key, record)
+      this.count(record, 1)
+      return
+    }
+    this.settle()
     if (old) {
       this.count(old, -1)
-      if (old.status !== record.status) removeSorted(this.keysByStatus[old.status], key)
+      if (old.status !== record.status) this.keysByStatus[old.status].delete(key)
     } else {
-      insertSorted(this.sortedKeys, key)
+      this.sortedKeys.set(key, undefined)
     }
-    if (old?.status !== record.status) insertSorted(this.keysByStatus[record.status], key)
+    if (old?.status !== record.status) this.keysByStatus[record.status].set(key, undefined)
     this.records.set(key, record)
     this.count(record, 1)
   }
@@ -58,9 +91,10 @@ export class ItemIndex {
     const key = itemKey(source, documentId)
     const old = this.records.get(key)
     if (!old) return undefined
+    this.settle()
     this.records.delete(key)
-    removeSorted(this.sortedKeys, key)
-    removeSorted(this.keysByStatus[old.status], key)
+    this.sortedKeys.delete(key)
+    this.keysByStatus[old.status].delete(key)
     this.count(old, -1)
     return old
   }
@@ -78,14 +112,14 @@ export class ItemIndex {
 
   /** Records in key order after `afterKey`, matching `filter`, at most `limit`; `nextKey` when more may follow. */
   list(filter: ListFilter, limit: number, afterKey?: string): { items: ItemRecord[]; nextKey: string | null } {
+    this.settle()
     const items: ItemRecord[] = []
     // Keys sort by source first, so a source filter is one contiguous run of the (status) array.
     const keys = filter.status ? this.keysByStatus[filter.status] : this.sortedKeys
     const prefix = filter.source ? `${filter.source}/` : ''
-    let i = Math.max(afterKey === undefined ? 0 : position(keys, afterKey), position(keys, prefix))
-    if (afterKey !== undefined && keys[i] === afterKey) i++
-    for (; i < keys.length; i++) {
-      const key = keys[i] as string
+    const from = afterKey !== undefined && afterKey > prefix ? afterKey : prefix
+    for (const key of keys.keys(from)) {
+      if (key === afterKey) continue
       if (!key.startsWith(prefix)) break
       const record = this.records.get(key) as ItemRecord
       if (filter.kind && record.kind !== filter.kind) continue
@@ -97,12 +131,22 @@ export class ItemIndex {
 
   /** Every record in key order, not copied: for a reader that finishes before the next change. */
   *inKeyOrder(): IterableIterator<ItemRecord> {
-    for (const key of this.sortedKeys) yield this.records.get(key) as ItemRecord
+    this.settle()
+    for (const key of this.sortedKeys.keys()) yield this.records.get(key) as ItemRecord
   }
 
   /** Every record, for the sweep; a copy so that changes during iteration are safe. */
   all(): ItemRecord[] {
     return [...this.records.values()]
+  }
+
+  /** Builds the trees from the keys a load appended (a no-op once built). */
+  private settle(): void {
+    const pending = this.pending
+    if (!pending) return
+    this.pending = null
+    this.sortedKeys = keySet(pending.all)
+    this.keysByStatus = { active: keySet(pending.byStatus.active), success: keySet(pending.byStatus.success), failed: keySet(pending.byStatus.failed) }
   }
 
   private count(record: ItemRecord, sign: 1 | -1): void {
@@ -112,27 +156,4 @@ export class ItemIndex {
     this.totals.bySource[record.source] += sign
     this.totals.bytesBySource[record.source] += sign * record.file_size_bytes
   }
-}
-
-/** Binary search: the index of the first key >= `key`. */
-function position(keys: string[], key: string): number {
-  let lo = 0
-  let hi = keys.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if ((keys[mid] as string) < key) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
-
-function insertSorted(keys: string[], key: string): void {
-  // Loading inserts in key order: then every insertion is an append, with no search.
-  if (keys.length === 0 || (keys[keys.length - 1] as string) < key) keys.push(key)
-  else keys.splice(position(keys, key), 0, key)
-}
-
-function removeSorted(keys: string[], key: string): void {
-  const i = position(keys, key)
-  if (keys[i] === key) keys.splice(i, 1)
 }

@@ -1,5 +1,5 @@
 // The index against a brute-force model: every filter combination, paged, after random changes.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { ItemIndex, type ListFilter } from '../../src/staging/item-index.js'
 import { KINDS, SOURCES, STATUSES, itemKey, type ItemRecord } from '../../src/staging/record.js'
 
@@ -31,10 +31,9 @@ function record(id: string): ItemRecord {
   }
 }
 
-t.test('lists, pages and totals match a brute-force model', async (t) => {
-  const index = new ItemIndex()
-  const model = new Map<string, ItemRecord>()
-  for (let step = 0; step < 3000; step++) {
+/** Random puts, status changes and removes of ids D-0..D-599, applied to the index and the model alike. */
+function change(index: ItemIndex, model: Map<string, ItemRecord>, steps: number): void {
+  for (let step = 0; step < steps; step++) {
     const id = `D-${rand(600)}`
     const op = rand(10)
     const existing = [...model.values()].find((r) => r.document_id === id)
@@ -51,6 +50,10 @@ t.test('lists, pages and totals match a brute-force model', async (t) => {
       model.delete(itemKey(existing.source, existing.document_id))
     }
   }
+}
+
+/** Totals, every filter combination paged by 7, and the key order, against the model. */
+function matchesModel(t: Test, index: ItemIndex, model: Map<string, ItemRecord>): void {
   t.equal(index.size, model.size)
   const all = [...model.values()]
   const totals = index.snapshot()
@@ -77,5 +80,42 @@ t.test('lists, pages and totals match a brute-force model', async (t) => {
       after = nextKey
     }
     t.same(got, expected, `filter ${JSON.stringify(filter)}`)
+  }
+  t.same([...index.inKeyOrder()].map((r) => itemKey(r.source, r.document_id)), [...model.keys()].sort(), 'every record in key order')
+}
+
+t.test('lists, pages and totals match a brute-force model', async (t) => {
+  const index = new ItemIndex()
+  const model = new Map<string, ItemRecord>()
+  change(index, model, 3000)
+  matchesModel(t, index, model)
+})
+
+t.test('a load in key order (built in one pass) and then changes match the model', async (t) => {
+  // Ids the changes also use (D-…), so that they replace, re-file and remove loaded items.
+  const loaded = Array.from({ length: 400 }, (_, i) => record(`D-${i}`)).sort((a, b) => (itemKey(a.source, a.document_id) < itemKey(b.source, b.document_id) ? -1 : 1))
+  for (const firstUse of ['list', 'put', 'remove', 'inKeyOrder'] as const) {
+    const index = new ItemIndex()
+    const model = new Map<string, ItemRecord>()
+    for (const r of loaded) {
+      index.put(r)
+      model.set(itemKey(r.source, r.document_id), r)
+    }
+    // The first use after the load builds the sorted sets; every kind of use must see them whole.
+    const first = loaded[137]!
+    if (firstUse === 'list') t.equal(index.list({}, 1000).items.length, loaded.length, 'the load, listed')
+    if (firstUse === 'put') {
+      const failed = { ...first, status: first.status === 'failed' ? ('active' as const) : ('failed' as const) }
+      index.put(failed)
+      model.set(itemKey(failed.source, failed.document_id), failed)
+    }
+    if (firstUse === 'remove') {
+      index.remove(first.source, first.document_id)
+      model.delete(itemKey(first.source, first.document_id))
+    }
+    if (firstUse === 'inKeyOrder') t.equal([...index.inKeyOrder()].length, loaded.length)
+    matchesModel(t, index, model)
+    change(index, model, 1500)
+    matchesModel(t, index, model)
   }
 })
