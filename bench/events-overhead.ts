@@ -77,7 +77,6 @@ async function shared(events: boolean, count: number, concurrency: number): Prom
   }
 }
 
-
 /**
  * Rounds of back-to-back pairs (order alternating), reported as the median of the pairs' on/off
  * ratios: this VM's fsync latency drifts from minute to minute (the events-off rate alone moved

@@ -39,14 +39,15 @@ export interface ListFilter {
 }
 
 const zeroBy = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>
+const perStatus = <T>(make: (status: Status) => T) => Object.fromEntries(STATUSES.map((s) => [s, make(s)])) as Record<Status, T>
 
 export class ItemIndex {
   private readonly records = new Map<string, ItemRecord>()
   private sortedKeys = keySet()
   /** The same keys split by status, so a status filter walks only its own items. */
-  private keysByStatus: Record<Status, KeySet> = { active: keySet(), success: keySet(), failed: keySet() }
+  private keysByStatus = perStatus(() => keySet())
   /** While every put has added a key above all before it, the keys wait here (settle builds the trees). */
-  private pending: PendingKeys | null = { all: [], byStatus: { active: [], success: [], failed: [] } }
+  private pending: PendingKeys | null = { all: [], byStatus: perStatus(() => []) }
   private readonly totals: IndexTotals = {
     count: 0,
     bytes: 0,
@@ -67,22 +68,16 @@ export class ItemIndex {
   put(record: ItemRecord): void {
     const key = itemKey(record.source, record.document_id)
     const old = this.records.get(key)
-    const pending = this.pending
-    if (!old && pending && (pending.all.length === 0 || (pending.all[pending.all.length - 1] as string) < key)) {
-      pending.all.push(key)
-      pending.byStatus[record.status].push(key)
-      this.records.set(key, record)
-      this.count(record, 1)
-      return
+    if (old || !this.appendPending(key, record.status)) {
+      this.settle()
+      if (old) {
+        this.count(old, -1)
+        if (old.status !== record.status) this.keysByStatus[old.status].delete(key)
+      } else {
+        this.sortedKeys.set(key, undefined)
+      }
+      if (old?.status !== record.status) this.keysByStatus[record.status].set(key, undefined)
     }
-    this.settle()
-    if (old) {
-      this.count(old, -1)
-      if (old.status !== record.status) this.keysByStatus[old.status].delete(key)
-    } else {
-      this.sortedKeys.set(key, undefined)
-    }
-    if (old?.status !== record.status) this.keysByStatus[record.status].set(key, undefined)
     this.records.set(key, record)
     this.count(record, 1)
   }
@@ -114,7 +109,7 @@ export class ItemIndex {
   list(filter: ListFilter, limit: number, afterKey?: string): { items: ItemRecord[]; nextKey: string | null } {
     this.settle()
     const items: ItemRecord[] = []
-    // Keys sort by source first, so a source filter is one contiguous run of the (status) array.
+    // Keys sort by source first, so a source filter is one contiguous run of the (status) set.
     const keys = filter.status ? this.keysByStatus[filter.status] : this.sortedKeys
     const prefix = filter.source ? `${filter.source}/` : ''
     const from = afterKey !== undefined && afterKey > prefix ? afterKey : prefix
@@ -140,13 +135,22 @@ export class ItemIndex {
     return [...this.records.values()]
   }
 
+  /** A new key above every key so far, while the trees are not built yet: appended for settle. */
+  private appendPending(key: string, status: Status): boolean {
+    const pending = this.pending
+    if (!pending || (pending.all.length > 0 && (pending.all[pending.all.length - 1] as string) >= key)) return false
+    pending.all.push(key)
+    pending.byStatus[status].push(key)
+    return true
+  }
+
   /** Builds the trees from the keys a load appended (a no-op once built). */
   private settle(): void {
     const pending = this.pending
     if (!pending) return
     this.pending = null
     this.sortedKeys = keySet(pending.all)
-    this.keysByStatus = { active: keySet(pending.byStatus.active), success: keySet(pending.byStatus.success), failed: keySet(pending.byStatus.failed) }
+    this.keysByStatus = perStatus((s) => keySet(pending.byStatus[s]))
   }
 
   private count(record: ItemRecord, sign: 1 | -1): void {
