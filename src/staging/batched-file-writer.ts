@@ -34,6 +34,12 @@ export interface BatchedFileWriterOptions {
    * steps and must await it before it relies on the file being durable.
    */
   deferSync?: (synced: Promise<void>) => void
+  /**
+   * Sees every chunk before it is taken (the draft's meter: counting, quota, hash); a throw refuses
+   * the chunk and fails the stream. In the sink itself rather than a Transform before it: one stream
+   * less per body is a few percent of a small upload's main-thread time.
+   */
+  take?: (chunk: Buffer) => void
 }
 
 export function createBatchedFileWriter(path: string, options: BatchedFileWriterOptions = {}): Writable {
@@ -123,6 +129,13 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
   return new Writable({
     highWaterMark: BATCH_BYTES,
     write(chunk: Buffer, _enc, done) {
+      if (options.take) {
+        try {
+          options.take(chunk)
+        } catch (err) {
+          return done(err as Error)
+        }
+      }
       pending.push(chunk)
       pendingBytes += chunk.length
       if (pendingBytes < BATCH_BYTES) return done()

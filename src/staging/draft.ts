@@ -3,7 +3,7 @@
 import { closeSync } from 'node:fs'
 import { link, lstat, mkdir, rm, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Transform, Writable, type Readable } from 'node:stream'
+import { Writable, type Readable } from 'node:stream'
 import { AppError, isAppError } from '../errors.js'
 import { createBatchedFileWriter } from './batched-file-writer.js'
 import { BodyDigest } from './body-digest.js'
@@ -62,15 +62,15 @@ export class Draft {
     const declared = options.declaredBytes ?? null
     const path = join(this.dir, filename)
     const digest = new BodyDigest(path, this.hashWorkers)
-    const meter = new Meter(this.reservation, declared, true, digest)
+    const meter = new Meter(this.reservation, declared, digest)
     const deferSync = (synced: Promise<void>) => {
       // Awaited by seal; a draft discarded before it must not leave the rejection unheard.
       synced.catch(() => undefined)
       this.dataSynced = synced
     }
-    const out = createBatchedFileWriter(path, { flags: 'wx', mode: 0o640, sync: true, deferSync, onWritten: (upTo) => digest.written(upTo) })
+    const out = createBatchedFileWriter(path, { flags: 'wx', mode: 0o640, sync: true, deferSync, onWritten: (upTo) => digest.written(upTo), take: (chunk) => meter.take(chunk) })
     try {
-      await pipeThrough(body, meter, out)
+      await pipeThrough(body, null, out)
     } catch (err) {
       digest.abort()
       throw toWriteError(err)
@@ -107,18 +107,29 @@ export class Draft {
     } catch (err) {
       if (isAppError(err) || !LINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? '')) throw toWriteError(err)
     }
-    // A linked file is already in place: the meter only hashes and counts, passing nothing on, and
-    // every byte it has counted is in the file for a hash worker to read.
+    // A linked file is already in place: the meter only hashes and counts.
     const digest = new BodyDigest(target, this.hashWorkers)
-    const meter = new Meter(this.reservation, null, !linked, digest)
+    const meter = new Meter(this.reservation, null, digest)
     const input = source.createReadStream({ start: 0, autoClose: false, highWaterMark: 1024 * 1024 })
     try {
       if (linked) {
-        await pipeThrough(input, meter, new Writable({ write: (_c, _e, done) => done() }))
+        // Every byte the meter has counted is in the file already, for a hash worker to read.
+        const counted = new Writable({
+          write(chunk: Buffer, _enc, done) {
+            try {
+              meter.take(chunk)
+              digest.written(meter.size)
+              done()
+            } catch (err) {
+              done(err as Error)
+            }
+          }
+        })
+        await pipeThrough(input, null, counted)
         await source.sync()
       } else {
         const onWritten = (upTo: number) => digest.written(upTo)
-        await pipeThrough(input, meter, createBatchedFileWriter(target, { flags: 'wx', mode: 0o640, sync: true, onWritten }))
+        await pipeThrough(input, null, createBatchedFileWriter(target, { flags: 'wx', mode: 0o640, sync: true, onWritten, take: (chunk) => meter.take(chunk) }))
       }
     } catch (err) {
       digest.abort()
@@ -161,33 +172,26 @@ export class Draft {
   }
 }
 
-/** Counts, hashes and claims quota for every byte on its way to disk; refuses bytes past `declared`. */
-class Meter extends Transform {
+/**
+ * Counts, hashes and claims quota for every byte on its way to disk; refuses bytes past `declared`.
+ * The file writer calls `take` for each chunk before taking it (createBatchedFileWriter's `take`).
+ */
+class Meter {
   size = 0
 
   constructor(
     private readonly reservation: Reservation,
     private readonly declared: number | null,
-    private readonly passOn: boolean,
     private readonly digest: BodyDigest
-  ) {
-    super()
-  }
+  ) {}
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, data?: Buffer) => void): void {
-    try {
-      this.size += chunk.length
-      if (this.declared !== null && this.size > this.declared) {
-        throw new AppError('ValidationError', `the body is longer than its declared ${this.declared} bytes`)
-      }
-      this.reservation.grow(chunk.length)
-      this.digest.update(chunk, this.size)
-      // Bytes not passed on are already in the file (a linked one).
-      if (!this.passOn) this.digest.written(this.size)
-      done(null, this.passOn ? chunk : undefined)
-    } catch (err) {
-      done(err as Error)
+  take(chunk: Buffer): void {
+    this.size += chunk.length
+    if (this.declared !== null && this.size > this.declared) {
+      throw new AppError('ValidationError', `the body is longer than its declared ${this.declared} bytes`)
     }
+    this.reservation.grow(chunk.length)
+    this.digest.update(chunk, this.size)
   }
 
   async result(filename: string): Promise<WrittenFile> {

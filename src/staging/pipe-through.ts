@@ -7,9 +7,10 @@ import { finished, Readable, type Transform, type Writable } from 'node:stream'
 
 const ignore = () => undefined
 
-export function pipeThrough(body: Readable | AsyncIterable<Buffer>, through: Transform, sink: Writable): Promise<void> {
+/** `through` null: the body goes straight into the sink. */
+export function pipeThrough(body: Readable | AsyncIterable<Buffer>, through: Transform | null, sink: Writable): Promise<void> {
   const source = body instanceof Readable ? body : Readable.from(body)
-  const streams = [source, through, sink]
+  const streams = through ? [source, through, sink] : [source, sink]
   return new Promise<void>((resolve, reject) => {
     let settled = false
     const cleanups: (() => void)[] = []
@@ -29,6 +30,7 @@ export function pipeThrough(body: Readable | AsyncIterable<Buffer>, through: Tra
     for (const stream of streams) {
       cleanups.push(finished(stream, (err) => (err ? settle(err) : stream === sink ? settle() : undefined)))
     }
-    source.pipe(through).pipe(sink)
+    if (through) source.pipe(through).pipe(sink)
+    else source.pipe(sink)
   })
 }
