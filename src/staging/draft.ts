@@ -70,7 +70,7 @@ export class Draft {
     }
     const out = createBatchedFileWriter(path, { flags: 'wx', mode: 0o640, sync: true, deferSync, onWritten: (upTo) => digest.written(upTo), take: (chunk) => meter.take(chunk) })
     try {
-      await pipeThrough(body, null, out)
+      await pipeThrough(body, out)
     } catch (err) {
       digest.abort()
       throw toWriteError(err)
@@ -125,11 +125,11 @@ export class Draft {
             }
           }
         })
-        await pipeThrough(input, null, counted)
+        await pipeThrough(input, counted)
         await source.sync()
       } else {
         const onWritten = (upTo: number) => digest.written(upTo)
-        await pipeThrough(input, null, createBatchedFileWriter(target, { flags: 'wx', mode: 0o640, sync: true, onWritten, take: (chunk) => meter.take(chunk) }))
+        await pipeThrough(input, createBatchedFileWriter(target, { flags: 'wx', mode: 0o640, sync: true, onWritten, take: (chunk) => meter.take(chunk) }))
       }
     } catch (err) {
       digest.abort()

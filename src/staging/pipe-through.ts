@@ -1,16 +1,15 @@
-// A body through the draft's meter into its file, as stream.pipeline does it, without its per-call
+// A body into the draft's file (whose writer meters each chunk), as stream.pipeline does it, without its per-call
 // AbortController: pipeline creates one for every call and aborts it when done, and the DOMException
 // that abort() builds (a stack trace each time) plus the signal's listeners were several percent of a
 // small upload's main-thread time. The semantics are pipeline's: the first error (or a stream closed
-// before its end) rejects, and every stream is destroyed with it; success is the sink's finish.
-import { finished, Readable, type Transform, type Writable } from 'node:stream'
+// before its end) rejects, and both streams are destroyed with it; success is the sink's finish.
+import { finished, Readable, type Writable } from 'node:stream'
 
 const ignore = () => undefined
 
-/** `through` null: the body goes straight into the sink. */
-export function pipeThrough(body: Readable | AsyncIterable<Buffer>, through: Transform | null, sink: Writable): Promise<void> {
+export function pipeThrough(body: Readable | AsyncIterable<Buffer>, sink: Writable): Promise<void> {
   const source = body instanceof Readable ? body : Readable.from(body)
-  const streams = through ? [source, through, sink] : [source, sink]
+  const streams = [source, sink]
   return new Promise<void>((resolve, reject) => {
     let settled = false
     const cleanups: (() => void)[] = []
@@ -30,7 +29,6 @@ export function pipeThrough(body: Readable | AsyncIterable<Buffer>, through: Tra
     for (const stream of streams) {
       cleanups.push(finished(stream, (err) => (err ? settle(err) : stream === sink ? settle() : undefined)))
     }
-    if (through) source.pipe(through).pipe(sink)
-    else source.pipe(sink)
+    source.pipe(sink)
   })
 }

@@ -87,3 +87,25 @@ t.test('a failed early sync fails the stream', async (t) => {
     { code: 'EIO' }
   )
 })
+
+t.test('take sees every chunk before it is taken; a refusal fails the stream and takes no more', async (t) => {
+  const dir = await tempDir(t)
+  const data = body(3 * MIB)
+  const seen: number[] = []
+  await pipeline(pieces(data), createBatchedFileWriter(join(dir, 'all.bin'), { flags: 'wx', take: (chunk) => void seen.push(chunk.length) }))
+  t.equal(seen.reduce((a, b) => a + b, 0), data.length, 'take saw every byte')
+  t.ok((await readFile(join(dir, 'all.bin'))).equals(data), 'and the file holds them')
+
+  let taken = 0
+  const refusing = createBatchedFileWriter(join(dir, 'refused.bin'), {
+    flags: 'wx',
+    take: (chunk) => {
+      if (taken + chunk.length > 2 * MIB) throw new Error('the body is longer than its declared 2097152 bytes')
+      taken += chunk.length
+    }
+  })
+  await t.rejects(pipeline(pieces(data), refusing), { message: /longer than its declared/ })
+  t.equal(taken, 2 * MIB, 'nothing past the refused chunk was counted')
+  const written = await readFile(join(dir, 'refused.bin')).catch(() => Buffer.alloc(0))
+  t.ok(written.length <= 2 * MIB, `no refused byte reached the file (${written.length} bytes there; the draft removes it)`)
+})
