@@ -107,13 +107,13 @@ export class Draft {
     } catch (err) {
       if (isAppError(err) || !LINK_FALLBACK.has((err as NodeJS.ErrnoException).code ?? '')) throw toWriteError(err)
     }
-    // A linked file is already in place: the meter only hashes and counts.
     const digest = new BodyDigest(target, this.hashWorkers)
     const meter = new Meter(this.reservation, null, digest)
     const input = source.createReadStream({ start: 0, autoClose: false, highWaterMark: 1024 * 1024 })
     try {
       if (linked) {
-        // Every byte the meter has counted is in the file already, for a hash worker to read.
+        // A linked file is already in place: the meter only counts and hashes, and every byte it has
+        // counted is in the file for a hash worker to read.
         const counted = new Writable({
           write(chunk: Buffer, _enc, done) {
             try {

@@ -1,8 +1,9 @@
-// A body into the draft's file (whose writer meters each chunk), as stream.pipeline does it, without its per-call
-// AbortController: pipeline creates one for every call and aborts it when done, and the DOMException
-// that abort() builds (a stack trace each time) plus the signal's listeners were several percent of a
-// small upload's main-thread time. The semantics are pipeline's: the first error (or a stream closed
-// before its end) rejects, and both streams are destroyed with it; success is the sink's finish.
+// A body into the draft's file (whose writer meters each chunk), as stream.pipeline does it, without
+// its per-call AbortController: pipeline creates one for every call and aborts it when done, and the
+// DOMException that abort() builds (a stack trace each time) plus the signal's listeners were several
+// percent of a small upload's main-thread time. The semantics are pipeline's: the first error (or a
+// stream closed before its end) rejects, and both streams are destroyed with it; success is the
+// sink's finish.
 import { finished, Readable, type Writable } from 'node:stream'
 
 const ignore = () => undefined
