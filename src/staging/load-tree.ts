@@ -3,6 +3,7 @@
 import { readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { forEachConcurrently } from './concurrently.js'
+import { checkFilesInWorker } from './file-check.js'
 import { METADATA_FILE } from './filename.js'
 import { defaultReaders, readAllMetadata, type ReadAllOptions } from './metadata-reader.js'
 import { ID_PATTERN, SOURCES, itemRecordSchema, type ItemRecord, type Source } from './record.js'
@@ -77,22 +78,45 @@ export async function fileMatches(record: ItemRecord): Promise<boolean> {
   return file !== null && file.isFile() && file.size === record.file_size_bytes
 }
 
+/** From this many records on, the check runs on a worker thread (file-check.ts); below, a worker's start costs more than it saves. */
+const WORKER_CHECK_MIN_ITEMS = 1024
+
+export interface VerifyOptions {
+  /** From this many records on, a worker stats the files (tests: 0, or Infinity for this thread). */
+  workerMinItems?: number
+  /** Tests: the worker fails at once, and the check falls back to this thread. */
+  crashWorker?: boolean
+}
+
 /**
- * Checks every loaded record's data file (a few at a time, so the thread pool stays free for the
- * requests the service answers meanwhile) and hands each mismatch to `mismatch`, which decides under
- * the item's lock; records that are no longer `current` are skipped. Stops early when `stopped()`
- * says so; resolves true when every file was checked.
+ * Checks every loaded record's data file and hands each mismatch to `mismatch`, which decides under
+ * the item's lock (and stats the file again there); records that are no longer `current` are
+ * skipped. A large list is statted on a worker thread; a small one, or the rest after a failed
+ * worker, a few files at a time on this thread, so the thread pool stays free for the requests the
+ * service answers meanwhile. Stops early when `stopped()` says so; resolves true when every file was
+ * checked.
  */
-export function verifyFiles(
+export async function verifyFiles(
   records: readonly ItemRecord[],
   mismatch: (record: ItemRecord) => Promise<void>,
   stopped: () => boolean,
   current: (record: ItemRecord) => boolean,
-  concurrency = 4
+  options: VerifyOptions = {}
 ): Promise<boolean> {
+  if (records.length > 0 && records.length >= (options.workerMinItems ?? WORKER_CHECK_MIN_ITEMS)) {
+    const found = await checkFilesInWorker(records, stopped, { crash: options.crashWorker }).catch(() => null)
+    if (found) {
+      for (const i of found.mismatched) {
+        if (stopped()) return false
+        const record = records[i]!
+        if (current(record)) await mismatch(record)
+      }
+      return found.complete && !stopped()
+    }
+  }
   return forEachConcurrently(
     records,
-    concurrency,
+    4,
     async (record) => {
       // Replaced or removed since the load (a sweep running meanwhile, say): nothing to check.
       if (current(record) && !(await fileMatches(record))) await mismatch(record)

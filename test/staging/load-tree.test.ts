@@ -6,7 +6,8 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { join } from 'node:path'
 import t from 'tap'
-import { loadTree, type LoadOptions } from '../../src/staging/load-tree.js'
+import { checkFilesInWorker } from '../../src/staging/file-check.js'
+import { loadTree, verifyFiles, type LoadOptions, type VerifyOptions } from '../../src/staging/load-tree.js'
 import { readAllMetadata } from '../../src/staging/metadata-reader.js'
 import type { ItemRecord, Source } from '../../src/staging/record.js'
 import { tempDir } from '../helper.js'
@@ -142,4 +143,67 @@ t.test('a load whose readers all fail finishes in a process with nothing else to
   `
   const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script])
   t.equal(stdout.trim(), Array.from({ length: 20 }, (_, i) => `t${i}`).join(','))
+})
+
+/** Records with real data files under `dir`: each name's file holds 3 bytes unless `spoil` says otherwise. */
+async function filesFor(dir: string, names: string[], spoil: Record<string, 'missing' | 'short' | 'directory'>): Promise<ItemRecord[]> {
+  const records: ItemRecord[] = []
+  for (const name of names) {
+    const itemDir = join(dir, name)
+    await mkdir(itemDir, { recursive: true })
+    const file_path = join(itemDir, 'dóc.pdf')
+    const how = spoil[name]
+    if (how === 'short') await writeFile(file_path, 'pd')
+    else if (how === 'directory') await mkdir(file_path)
+    else if (how !== 'missing') await writeFile(file_path, 'pdf')
+    records.push(record('local_upload', name, { file_path, filename: 'dóc.pdf' }))
+  }
+  return records
+}
+
+const SPOILED = { 'ID-1': 'missing', 'ID-4': 'short', 'ID-6': 'directory' } as const
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `ID-${i}`)
+
+t.test('the file check finds the same mismatches on a worker thread, on this thread, and after a worker fails', async (t) => {
+  const dir = await tempDir(t)
+  const records = await filesFor(dir, ids(9), SPOILED)
+  const runs: [string, VerifyOptions][] = [
+    ['worker', { workerMinItems: 0 }],
+    ['this thread', { workerMinItems: Infinity }],
+    ['worker failing, then this thread', { workerMinItems: 0, crashWorker: true }]
+  ]
+  for (const [how, options] of runs) {
+    const handed: string[] = []
+    const complete = await verifyFiles(records, async (r) => void handed.push(r.document_id), () => false, () => true, options)
+    t.equal(complete, true, `${how}: every file checked`)
+    t.same(handed.sort(), ['ID-1', 'ID-4', 'ID-6'], `${how}: the missing, the short and the directory (non-ASCII paths)`)
+  }
+})
+
+t.test('the worker check skips records that are no longer current, and a stopped check hands over nothing', async (t) => {
+  const dir = await tempDir(t)
+  const records = await filesFor(dir, ids(9), SPOILED)
+  const handed: string[] = []
+  const complete = await verifyFiles(records, async (r) => void handed.push(r.document_id), () => false, (r) => r.document_id !== 'ID-4', { workerMinItems: 0 })
+  t.equal(complete, true)
+  t.same(handed.sort(), ['ID-1', 'ID-6'], 'ID-4 was replaced meanwhile: not handed over')
+
+  const stopped = await verifyFiles(records, async (r) => void handed.push(r.document_id), () => true, () => true, { workerMinItems: 0 })
+  t.equal(stopped, false, 'a stopped check is not complete')
+  t.same(handed.sort(), ['ID-1', 'ID-6'], 'and hands nothing over')
+})
+
+t.test('a worker told to stop answers before it has checked every file', async (t) => {
+  // 200k paths that do not exist take the worker about a second; the stop flag is set at the first poll (50 ms).
+  const dir = await tempDir(t)
+  const files = Array.from({ length: 200_000 }, (_, i) => ({ file_path: join(dir, `absent-${i}`), file_size_bytes: 1 }))
+  const found = await checkFilesInWorker(files, () => true)
+  t.equal(found.complete, false)
+  t.ok(found.mismatched.length > 0 && found.mismatched.length < files.length, `stopped after ${found.mismatched.length} of ${files.length}`)
+  t.same(found.mismatched.slice(0, 3), [0, 1, 2], 'positions in the order given')
+})
+
+t.test('a worker that fails is a rejection, not a hang', async (t) => {
+  const dir = await tempDir(t)
+  await t.rejects(checkFilesInWorker([{ file_path: join(dir, 'x'), file_size_bytes: 1 }], () => false, { crash: true }), /failing on purpose/)
 })

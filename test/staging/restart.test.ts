@@ -140,3 +140,30 @@ t.test('a stop during the file check still writes the snapshot, and the start fr
   t.same(third.app.staging.store.lastLoad?.orphans, ['local_upload/D-7'])
   t.equal((await third.app.inject({ method: 'GET', url: '/v1/stats' })).json().total_documents, 399)
 })
+
+t.test('over a tree past the worker threshold the file check runs on a worker and finds the same orphans', async (t) => {
+  const baseDir = await tempDir(t)
+  const first = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
+  const template = (await upload(first.app, 'W-0', 'whole')).json()
+  await first.app.close()
+  await rm(join(baseDir, SNAPSHOT_FILE))
+  // 1100 items (the worker takes lists from 1024 on), written the way a copied tree arrives.
+  for (let i = 1; i < 1100; i++) {
+    const id = `W-${i}`
+    const dir = join(baseDir, 'local_upload', id)
+    await mkdir(dir)
+    await writeFile(join(dir, 'doc.pdf'), 'whole')
+    await writeFile(join(dir, '.metadata.json'), JSON.stringify({ ...template, document_id: id, file_path: join(dir, 'doc.pdf') }))
+  }
+  await rm(join(baseDir, 'local_upload', 'W-17', 'doc.pdf'))
+  await writeFile(join(baseDir, 'local_upload', 'W-1033', 'doc.pdf'), 'torn')
+
+  const second = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
+  t.equal(second.app.staging.store.lastLoad?.items, 1100)
+  t.equal(await second.app.staging.store.checkFilesNow(), true, 'every file checked')
+  t.same([...(second.app.staging.store.lastLoad?.orphans ?? [])].sort(), ['local_upload/W-1033', 'local_upload/W-17'])
+  const stats = (await second.app.inject({ method: 'GET', url: '/v1/stats' })).json()
+  t.equal(stats.total_documents, 1098)
+  t.equal(stats.disk_usage.total_bytes, 1098 * 'whole'.length)
+  t.equal((await second.app.inject({ method: 'GET', url: '/v1/staging/local_upload/W-17' })).statusCode, 404)
+})
