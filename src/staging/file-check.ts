@@ -5,7 +5,6 @@
 // and a Stats object per file), just when the first requests arrive; one worker's statSync loop takes
 // ~0.6 s of one core and leaves the main thread free.
 import { Worker } from 'node:worker_threads'
-import { sharedPaths } from './metadata-reader.js'
 
 /** What the worker found: the positions of mismatched files, and whether it checked every file. */
 export interface WorkerCheck {
@@ -13,33 +12,34 @@ export interface WorkerCheck {
   complete: boolean
 }
 
-/** Files per look at the stop flag. */
-const STOP_EVERY = 256
-/** How often this thread looks whether the check should stop (a close). */
-const POLL_MS = 50
+/** Files per message: the worker holds one chunk's paths at a time, not 100k of them. */
+const CHUNK_FILES = 4096
+/**
+ * The worker allocates a Stats object per file and keeps nothing, so a small heap is enough: the worker
+ * adds ~10 MiB of RSS while it runs (its isolate), where a default young generation let it grow to ~13.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 }
 
 /**
  * The worker's program. Plain CommonJS evaluated by the Worker, so that it runs the same from the
- * sources (tsx) and from the bundle (the metadata readers do the same). Paths are UTF-8 byte ranges of
- * shared memory (statSync takes a Buffer path); sizes a Float64Array beside them.
+ * sources (tsx) and from the bundle (the metadata readers do the same). Each message is one chunk:
+ * its paths as UTF-8 bytes end to end (statSync takes a Buffer path), where each ends, and the sizes
+ * recorded; the answer is the positions in the chunk whose file does not match.
  */
 const WORKER_PROGRAM = `
 const { statSync } = require('node:fs')
-const { workerData, parentPort } = require('node:worker_threads')
-const { pathEnds, sizes, stop, crash } = workerData
-const pathBytes = Buffer.from(workerData.pathBytes)
-const count = pathEnds.length
-const mismatched = []
-let i = 0
-for (; i < count; i++) {
-  if (i % ${STOP_EVERY} === 0 && Atomics.load(stop, 0) !== 0) break
-  if (crash) throw new Error('a file-check worker failing on purpose')
-  const path = pathBytes.subarray(i > 0 ? pathEnds[i - 1] : 0, pathEnds[i])
-  let st
-  try { st = statSync(path, { throwIfNoEntry: false }) } catch { st = undefined }
-  if (!st || !st.isFile() || st.size !== sizes[i]) mismatched.push(i)
-}
-parentPort.postMessage({ mismatched: Uint32Array.from(mismatched), complete: i === count })
+const { parentPort, workerData } = require('node:worker_threads')
+parentPort.on('message', ({ bytes, ends, sizes }) => {
+  if (workerData.crash) throw new Error('a file-check worker failing on purpose')
+  const all = Buffer.from(bytes)
+  const mismatched = []
+  for (let i = 0; i < ends.length; i++) {
+    let st
+    try { st = statSync(all.subarray(i > 0 ? ends[i - 1] : 0, ends[i]), { throwIfNoEntry: false }) } catch { st = undefined }
+    if (!st || !st.isFile() || st.size !== sizes[i]) mismatched.push(i)
+  }
+  parentPort.postMessage(Uint32Array.from(mismatched))
+})
 `
 
 export interface CheckedFile {
@@ -47,31 +47,58 @@ export interface CheckedFile {
   file_size_bytes: number
 }
 
+/** One chunk's message: paths as UTF-8 bytes end to end, where each ends, the sizes (all transferred). */
+function chunkMessage(files: readonly CheckedFile[]): { message: object; transfer: ArrayBuffer[] } {
+  const ends = new Int32Array(files.length)
+  const sizes = new Float64Array(files.length)
+  let total = 0
+  for (let i = 0; i < files.length; i++) {
+    ends[i] = total += Buffer.byteLength(files[i]!.file_path)
+    sizes[i] = files[i]!.file_size_bytes
+  }
+  const bytes = Buffer.allocUnsafeSlow(total)
+  for (let i = 0; i < files.length; i++) bytes.write(files[i]!.file_path, i > 0 ? ends[i - 1]! : 0)
+  return { message: { bytes: bytes.buffer, ends, sizes }, transfer: [bytes.buffer as ArrayBuffer, ends.buffer, sizes.buffer] }
+}
+
 /**
- * Stats each file on one worker thread. Resolves with what it found; `complete` is false when
- * `stopped()` turned true first (looked at every 50 ms, then the worker stops within 256 files).
- * Rejects when the worker fails, so that the caller can check another way.
+ * Stats each file on one worker thread, 4096 files per message with two in flight. Resolves with
+ * the positions found; `complete` is false when `stopped()` turned true first (looked at between
+ * chunks). Rejects when the worker fails, so that the caller can check another way.
  */
 export function checkFilesInWorker(files: readonly CheckedFile[], stopped: () => boolean, options: { crash?: boolean } = {}): Promise<WorkerCheck> {
-  const paths = sharedPaths(files.map((f) => f.file_path))
-  const sizes = new Float64Array(new SharedArrayBuffer(8 * files.length))
-  for (let i = 0; i < files.length; i++) sizes[i] = files[i]!.file_size_bytes
-  const stop = new Int32Array(new SharedArrayBuffer(4))
+  const chunks = Math.ceil(files.length / CHUNK_FILES)
+  if (chunks === 0) return Promise.resolve({ mismatched: [], complete: true })
   return new Promise<WorkerCheck>((resolve, reject) => {
+    const worker = new Worker(WORKER_PROGRAM, { eval: true, workerData: { crash: options.crash === true }, resourceLimits: WORKER_LIMITS })
+    const mismatched: number[] = []
+    let sent = 0
+    let answered = 0
     let settled = false
-    const worker = new Worker(WORKER_PROGRAM, { eval: true, workerData: { pathBytes: paths.bytes, pathEnds: paths.ends, sizes, stop, crash: options.crash === true } })
-    const poll = setInterval(() => {
-      if (stopped()) Atomics.store(stop, 0, 1)
-    }, POLL_MS)
     const settle = (finish: () => void) => {
       if (settled) return
       settled = true
-      clearInterval(poll)
+      void worker.terminate()
       finish()
     }
-    worker.once('message', (m: { mismatched: Uint32Array; complete: boolean }) => settle(() => resolve({ mismatched: [...m.mismatched], complete: m.complete })))
+    const send = () => {
+      if (sent === chunks) return
+      const { message, transfer } = chunkMessage(files.slice(sent * CHUNK_FILES, (sent + 1) * CHUNK_FILES))
+      worker.postMessage(message, transfer)
+      sent++
+    }
+    // Answers come in the order the chunks went (one port, one loop in the worker).
+    worker.on('message', (found: Uint32Array) => {
+      const start = answered * CHUNK_FILES
+      for (const i of found) mismatched.push(start + i)
+      answered++
+      if (answered === chunks) return settle(() => resolve({ mismatched, complete: true }))
+      if (stopped()) return settle(() => resolve({ mismatched, complete: false }))
+      send()
+    })
     worker.once('error', (err) => settle(() => reject(err)))
     worker.once('exit', (code) => settle(() => reject(new Error(`the file-check worker exited with code ${code} before it answered`))))
+    send()
+    send()
   })
 }
-

@@ -93,7 +93,7 @@ for (;;) {
 `
 
 /** `paths` as UTF-8 bytes end to end and where each ends, both in shared memory for the readers. */
-export function sharedPaths(paths: readonly string[]): { bytes: SharedArrayBuffer; ends: Int32Array } {
+function sharedPaths(paths: readonly string[]): { bytes: SharedArrayBuffer; ends: Int32Array } {
   const ends = new Int32Array(new SharedArrayBuffer(4 * paths.length))
   let total = 0
   for (let i = 0; i < paths.length; i++) ends[i] = total += Buffer.byteLength(paths[i]!)

@@ -194,13 +194,15 @@ t.test('the worker check skips records that are no longer current, and a stopped
 })
 
 t.test('a worker told to stop answers before it has checked every file', async (t) => {
-  // 200k paths that do not exist take the worker about a second; the stop flag is set at the first poll (50 ms).
+  // Paths that do not exist, three chunks and one more; the stop is seen at the first answer.
   const dir = await tempDir(t)
-  const files = Array.from({ length: 200_000 }, (_, i) => ({ file_path: join(dir, `absent-${i}`), file_size_bytes: 1 }))
+  const files = Array.from({ length: 3 * 4096 + 1 }, (_, i) => ({ file_path: join(dir, `absent-${i}`), file_size_bytes: 1 }))
   const found = await checkFilesInWorker(files, () => true)
   t.equal(found.complete, false)
   t.ok(found.mismatched.length > 0 && found.mismatched.length < files.length, `stopped after ${found.mismatched.length} of ${files.length}`)
   t.same(found.mismatched.slice(0, 3), [0, 1, 2], 'positions in the order given')
+  const all = await checkFilesInWorker(files, () => false)
+  t.same(all, { mismatched: files.map((_, i) => i), complete: true }, 'unstopped: every position, across chunks, in order')
 })
 
 t.test('a worker that fails is a rejection, not a hang', async (t) => {
