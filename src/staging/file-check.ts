@@ -14,6 +14,8 @@ export interface WorkerCheck {
 
 /** Files per message: the worker holds one chunk's paths at a time, not 100k of them. */
 const CHUNK_FILES = 4096
+/** How often a stop is looked for while a chunk is out: on a cold disk 4096 stats may take seconds. */
+const STOP_POLL_MS = 50
 /**
  * The worker allocates a Stats object per file and keeps nothing, so a small heap is enough: the worker
  * adds ~10 MiB of RSS while it runs (its isolate), where a default young generation let it grow to ~13.
@@ -64,7 +66,7 @@ function chunkMessage(files: readonly CheckedFile[]): { message: object; transfe
 /**
  * Stats each file on one worker thread, 4096 files per message with two in flight. Resolves with
  * the positions found; `complete` is false when `stopped()` turned true first (looked at between
- * chunks). Rejects when the worker fails, so that the caller can check another way.
+ * chunks and every 50 ms: a close does not wait for the chunk out). Rejects when the worker fails, so that the caller can check another way.
  */
 export function checkFilesInWorker(files: readonly CheckedFile[], stopped: () => boolean, options: { crash?: boolean } = {}): Promise<WorkerCheck> {
   const chunks = Math.ceil(files.length / CHUNK_FILES)
@@ -78,9 +80,14 @@ export function checkFilesInWorker(files: readonly CheckedFile[], stopped: () =>
     const settle = (finish: () => void) => {
       if (settled) return
       settled = true
+      clearInterval(poll)
       void worker.terminate()
       finish()
     }
+    const poll = setInterval(() => {
+      if (stopped()) settle(() => resolve({ mismatched, complete: false }))
+    }, STOP_POLL_MS)
+    poll.unref()
     const send = () => {
       if (sent === chunks) return
       const { message, transfer } = chunkMessage(files.slice(sent * CHUNK_FILES, (sent + 1) * CHUNK_FILES))

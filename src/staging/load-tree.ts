@@ -91,8 +91,8 @@ export interface VerifyOptions {
 /**
  * Checks every loaded record's data file and hands each mismatch to `mismatch`, which decides under
  * the item's lock (and stats the file again there); records that are no longer `current` are
- * skipped. A large list is statted on a worker thread; a small one, or the rest after a failed
- * worker, a few files at a time on this thread, so the thread pool stays free for the requests the
+ * skipped. A large list is statted on a worker thread; a small one, or the whole list after a
+ * failed worker, a few files at a time on this thread, so the thread pool stays free for the requests the
  * service answers meanwhile. Stops early when `stopped()` says so; resolves true when every file was
  * checked.
  */
