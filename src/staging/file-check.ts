@@ -5,6 +5,7 @@
 // and a Stats object per file), just when the first requests arrive; one worker's statSync loop takes
 // ~0.6 s of one core and leaves the main thread free.
 import { Worker } from 'node:worker_threads'
+import { packPathsTransferable } from './packed-paths.js'
 
 /** What the worker found: the positions of mismatched files, and whether it checked every file. */
 export interface WorkerCheck {
@@ -25,8 +26,8 @@ const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 
 /**
  * The worker's program. Plain CommonJS evaluated by the Worker, so that it runs the same from the
  * sources (tsx) and from the bundle (the metadata readers do the same). Each message is one chunk:
- * its paths as UTF-8 bytes end to end (statSync takes a Buffer path), where each ends, and the sizes
- * recorded; the answer is the positions in the chunk whose file does not match.
+ * its packed paths (statSync takes a Buffer path) and the sizes recorded; the answer is the
+ * positions in the chunk whose file does not match.
  */
 const WORKER_PROGRAM = `
 const { statSync } = require('node:fs')
@@ -49,24 +50,18 @@ export interface CheckedFile {
   file_size_bytes: number
 }
 
-/** One chunk's message: paths as UTF-8 bytes end to end, where each ends, the sizes (all transferred). */
+/** One chunk's message: its paths packed (packed-paths.ts) and the sizes recorded, all transferred. */
 function chunkMessage(files: readonly CheckedFile[]): { message: object; transfer: ArrayBuffer[] } {
-  const ends = new Int32Array(files.length)
-  const sizes = new Float64Array(files.length)
-  let total = 0
-  for (let i = 0; i < files.length; i++) {
-    ends[i] = total += Buffer.byteLength(files[i]!.file_path)
-    sizes[i] = files[i]!.file_size_bytes
-  }
-  const bytes = Buffer.allocUnsafeSlow(total)
-  for (let i = 0; i < files.length; i++) bytes.write(files[i]!.file_path, i > 0 ? ends[i - 1]! : 0)
-  return { message: { bytes: bytes.buffer, ends, sizes }, transfer: [bytes.buffer as ArrayBuffer, ends.buffer, sizes.buffer] }
+  const { bytes, ends } = packPathsTransferable(files.map((f) => f.file_path))
+  const sizes = Float64Array.from(files, (f) => f.file_size_bytes)
+  return { message: { bytes, ends, sizes }, transfer: [bytes, ends.buffer as ArrayBuffer, sizes.buffer] }
 }
 
 /**
  * Stats each file on one worker thread, 4096 files per message with two in flight. Resolves with
  * the positions found; `complete` is false when `stopped()` turned true first (looked at between
- * chunks and every 50 ms: a close does not wait for the chunk out). Rejects when the worker fails, so that the caller can check another way.
+ * chunks and every 50 ms: a close does not wait for the chunk out). Rejects when the worker fails,
+ * so that the caller can check another way.
  */
 export function checkFilesInWorker(files: readonly CheckedFile[], stopped: () => boolean, options: { crash?: boolean } = {}): Promise<WorkerCheck> {
   const chunks = Math.ceil(files.length / CHUNK_FILES)

@@ -92,9 +92,9 @@ export interface VerifyOptions {
  * Checks every loaded record's data file and hands each mismatch to `mismatch`, which decides under
  * the item's lock (and stats the file again there); records that are no longer `current` are
  * skipped. A large list is statted on a worker thread; a small one, or the whole list after a
- * failed worker, a few files at a time on this thread, so the thread pool stays free for the requests the
- * service answers meanwhile. Stops early when `stopped()` says so; resolves true when every file was
- * checked.
+ * failed worker, a few files at a time on this thread, so the thread pool stays free for the
+ * requests the service answers meanwhile. Stops early when `stopped()` says so; resolves true when
+ * every file was checked.
  */
 export async function verifyFiles(
   records: readonly ItemRecord[],
@@ -103,7 +103,7 @@ export async function verifyFiles(
   current: (record: ItemRecord) => boolean,
   options: VerifyOptions = {}
 ): Promise<boolean> {
-  if (records.length > 0 && records.length >= (options.workerMinItems ?? WORKER_CHECK_MIN_ITEMS)) {
+  if (records.length >= (options.workerMinItems ?? WORKER_CHECK_MIN_ITEMS)) {
     const found = await checkFilesInWorker(records, stopped, { crash: options.crashWorker }).catch(() => null)
     if (found) {
       for (const i of found.mismatched) {

@@ -8,6 +8,7 @@
 import { availableParallelism } from 'node:os'
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs'
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
+import { packPathsShared } from './packed-paths.js'
 
 /** Metadata files are a few hundred bytes: one read into the caller's buffer, instead of readFileSync's fstat and reads. */
 export function readMetadata(path: string, buffer: Buffer): string {
@@ -44,7 +45,7 @@ const { closeSync, openSync, readFileSync, readSync } = require('node:fs')
 const { workerData } = require('node:worker_threads')
 const MAX_READ = ${MAX_READ}
 const { counter, posted, port, chunkItems, crash } = workerData
-// The paths are UTF-8 bytes end to end in shared memory (sharedPaths): opened by byte range, so this
+// The paths are UTF-8 bytes end to end in shared memory (packPathsShared): opened by byte range, so this
 // thread holds no copy of 100k path strings.
 const pathBytes = Buffer.from(workerData.pathBytes)
 const pathEnds = workerData.pathEnds
@@ -92,17 +93,6 @@ for (;;) {
 }
 `
 
-/** `paths` as UTF-8 bytes end to end and where each ends, both in shared memory for the readers. */
-function sharedPaths(paths: readonly string[]): { bytes: SharedArrayBuffer; ends: Int32Array } {
-  const ends = new Int32Array(new SharedArrayBuffer(4 * paths.length))
-  let total = 0
-  for (let i = 0; i < paths.length; i++) ends[i] = total += Buffer.byteLength(paths[i]!)
-  const bytes = new SharedArrayBuffer(total)
-  const view = Buffer.from(bytes)
-  for (let i = 0; i < paths.length; i++) view.write(paths[i]!, i > 0 ? ends[i - 1]! : 0)
-  return { bytes, ends }
-}
-
 /** Atomics.waitAsync (Node 16 on), which the ES2023 lib this project compiles against does not declare. */
 const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number, ms: number) => { async: boolean; value: Promise<string> | string } }).waitAsync
 
@@ -131,7 +121,7 @@ export async function readAllMetadata(paths: readonly string[], take: (i: number
   const counter = new Int32Array(new SharedArrayBuffer(4))
   const posted = new Int32Array(new SharedArrayBuffer(4))
   const readers = n > 0 ? (options.workers ?? 0) : 0
-  const shared = sharedPaths(readers > 0 ? paths : [])
+  const shared = packPathsShared(readers > 0 ? paths : [])
   const workers: Worker[] = []
   const ports: MessagePort[] = []
   let broken = false
