@@ -54,8 +54,10 @@ function program(): Command {
     .command('serve', { isDefault: true })
     .description('run the service (the default; settings from the environment, see the README)')
     .action(async () => {
+      const { prepareTreeEarly } = await import('./early-start.js')
+      const early = prepareTreeEarly(process.env)
       const { runServer } = await import('./serve.js')
-      await runServer(process.env)
+      await runServer(process.env, early)
     })
 
   cli

@@ -4,10 +4,11 @@
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { logProcessEvents } from './process-events.js'
+import type { PreparedTree } from './staging/prepared-tree.js'
 import { TreeLockedError } from './staging/tree-lock.js'
 import { startupSettings } from './startup-settings.js'
 
-async function main(env: NodeJS.ProcessEnv): Promise<void> {
+async function main(env: NodeJS.ProcessEnv, early: Promise<PreparedTree | null>): Promise<void> {
   let config
   try {
     config = loadConfig(env)
@@ -18,7 +19,15 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
     }
     throw err
   }
-  const app = await buildApp(config)
+  // Another process holding the tree rejects here: TreeLockedError.
+  const prepared = await early
+  let app
+  try {
+    app = await buildApp(config, prepared ? { preparedTree: prepared } : {})
+  } catch (err) {
+    await prepared?.release()
+    throw err
+  }
   logProcessEvents(process, app.log)
   let closing = false
   const shutdown = (signal: string) => {
@@ -44,9 +53,12 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
   app.log.info({ address, settings: startupSettings(config) }, 'apex-staging started')
 }
 
-/** Starts the service; exits 2 on bad configuration, 3 when another process holds the tree, 1 when start-up fails. */
-export function runServer(env: NodeJS.ProcessEnv): Promise<void> {
-  return main(env).catch((err: unknown) => {
+/**
+ * Starts the service; exits 2 on bad configuration, 3 when another process holds the tree, 1 when
+ * start-up fails. `early` is the tree the process entry began loading (prepareTreeEarly).
+ */
+export function runServer(env: NodeJS.ProcessEnv, early: Promise<PreparedTree | null> = Promise.resolve(null)): Promise<void> {
+  return main(env, early).catch((err: unknown) => {
     if (err instanceof TreeLockedError) {
       process.stderr.write(`apex-staging: refusing to start: ${err.message}\n`)
       process.exit(3)

@@ -21,6 +21,7 @@ import type { StagingEngine, Sweeper } from './staging/engine.js'
 import type { SharedEngine } from './staging/shared/shared-engine.js'
 import { EVENTS_DIR, LocalEngine } from './staging/local-engine.js'
 import type { HashWorkers } from './staging/hash-workers.js'
+import type { PreparedTree } from './staging/prepared-tree.js'
 import type { StagingStore } from './staging/store.js'
 import { createStructuredStager, type StructuredStager } from './structured/create-stager.js'
 import { AddressGuard } from './upstream/address-guard.js'
@@ -40,6 +41,8 @@ export interface ServiceDeps {
   pushLockRetryMs?: number
   /** Local engine: where drafts hash large bodies (default: the store's own); tests pass failing ones. */
   hashWorkers?: HashWorkers
+  /** Local engine: the tree already taken and being read by the process entry (src/server.ts). */
+  preparedTree?: PreparedTree
 }
 
 export interface StagingServices {
@@ -68,7 +71,7 @@ export async function createServices(config: Config, log: FastifyBaseLogger, dep
   const clock = deps.clock ?? systemClock
   const metrics = new StagingMetrics()
   const observer = deps.observer ? fanOut(metrics, deps.observer) : metrics
-  const engine = await createEngine(config, clock, observer, log, deps.hashWorkers)
+  const engine = await createEngine(config, clock, observer, log, deps)
   const sweeper = engine.createSweeper({ abandonedAfterMs: config.abandonedAfterMs, log: (msg, err) => log.warn({ err }, msg) })
   const cleanupJob = new CleanupJob({
     sweeper,
@@ -150,7 +153,7 @@ function createPusher(
   return new FleetPusher({ feed, lock, createPusher: pusherOn, retryMs, log })
 }
 
-async function createEngine(config: Config, clock: Clock, observer: StagingObserver, log: FastifyBaseLogger, hashWorkers?: HashWorkers): Promise<StagingEngine> {
+async function createEngine(config: Config, clock: Clock, observer: StagingObserver, log: FastifyBaseLogger, deps: ServiceDeps): Promise<StagingEngine> {
   const limits = { maxTotalBytes: config.maxTotalBytes, maxDocumentBytes: config.maxDocumentBytes }
   if (config.storage.engine === 'shared') {
     // Loaded only when chosen: the AWS SDK and pg would otherwise slow every local start.
@@ -158,5 +161,5 @@ async function createEngine(config: Config, clock: Clock, observer: StagingObser
     return new SharedEngine({ databaseUrl: config.storage.databaseUrl, s3: config.storage.s3, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, log, eventMaxAgeMs: config.events.maxAgeMs })
   }
   const { segmentBytes, maxBytes, maxAgeMs } = config.events
-  return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, eventLog: { segmentBytes, maxBytes, maxAgeMs }, hashWorkers })
+  return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, eventLog: { segmentBytes, maxBytes, maxAgeMs }, hashWorkers: deps.hashWorkers, prepared: deps.preparedTree })
 }

@@ -1,11 +1,12 @@
 // Start-up: recover interrupted commits in .tmp, then read every item's metadata into the index.
 // Each item's data file is checked against its record after the service is ready (verifyFiles).
+import { readdirSync } from 'node:fs'
 import { readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { forEachConcurrently } from './concurrently.js'
 import { checkFilesInWorker } from './file-check.js'
 import { METADATA_FILE } from './filename.js'
-import { defaultReaders, readAllMetadata, type ReadAllOptions } from './metadata-reader.js'
+import { defaultReaders, startReading, type MetadataReading, type ReadAllOptions } from './metadata-reader.js'
 import { ID_PATTERN, SOURCES, itemRecordSchema, type ItemRecord, type Source } from './record.js'
 import { isPlainRecord, isOneComponent } from './record-check.js'
 
@@ -142,34 +143,75 @@ export interface LoadOptions extends ReadAllOptions {
   parallelMinItems?: number
 }
 
-/**
- * Reads every item's metadata into `add`, in key order. Synchronous reads on purpose: this runs only
- * at start-up, before the server listens, and sync calls cost a fifth of the promise round trips;
- * for a large tree, reader threads read ahead of this thread's parsing (metadata-reader.ts).
- */
-export async function loadTree(baseDir: string, add: (record: ItemRecord) => void, options: LoadOptions = {}): Promise<LoadReport> {
-  const report: LoadReport = { items: 0, from: 'tree', orphans: [] }
-  // In key order, so that every insertion into the index's sorted key arrays is an append.
-  const keys: [Source, string][] = []
-  for (const source of [...SOURCES].sort()) {
-    for (const name of (await listSourceEntries(baseDir, source)).sort()) keys.push([source, name])
+/** A load under way (startTreeLoad): the tree's items in key order, their metadata being read. */
+export interface StartedLoad {
+  /** Item i is `names[i]` in source `sources[sourceAt[i]]`. */
+  readonly names: readonly string[]
+  readonly sourceAt: Uint8Array
+  readonly sources: readonly Source[]
+  readonly reading: MetadataReading
+}
+
+function listSourceEntriesSync(baseDir: string, source: Source): string[] {
+  try {
+    return readdirSync(join(baseDir, source))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
   }
-  const sourceDirs = Object.fromEntries(SOURCES.map((s) => [s, join(baseDir, s)])) as Record<Source, string>
-  const paths = keys.map(([source, name]) => `${sourceDirs[source]}/${name}/${METADATA_FILE}`)
-  const parallel = keys.length >= (options.parallelMinItems ?? PARALLEL_LOAD_MIN_ITEMS)
-  await readAllMetadata(
-    paths,
-    (i, text) => {
-      const [source, name] = keys[i]!
-      const record = parseItem(sourceDirs[source], source, name, text)
-      if (record) {
-        add(record)
-        report.items++
-      } else {
-        report.orphans.push(`${source}/${name}`)
-      }
-    },
-    { ...options, workers: parallel ? (options.workers ?? defaultReaders()) : 0 }
-  )
+}
+
+/**
+ * Lists the tree's items in key order (so that every insertion into the index's sorted key arrays is
+ * an append) and sets the metadata readers going; finishTreeLoad hands the records over. Synchronous
+ * on purpose: this runs only at start-up, before the server listens, and sync calls cost a fifth of
+ * the promise round trips; for a large tree, reader threads read ahead of this thread's parsing
+ * (metadata-reader.ts), from here on.
+ */
+export function startTreeLoad(baseDir: string, options: LoadOptions = {}): StartedLoad {
+  const sources = [...SOURCES].sort()
+  const names: string[] = []
+  const counts: number[] = []
+  for (const source of sources) {
+    const entries = listSourceEntriesSync(baseDir, source).sort()
+    counts.push(entries.length)
+    for (const name of entries) names.push(name)
+  }
+  const sourceAt = new Uint8Array(names.length)
+  const paths = new Array<string>(names.length)
+  for (let s = 0, i = 0; s < sources.length; s++) {
+    const dir = `${join(baseDir, sources[s]!)}/`
+    for (const end = i + counts[s]!; i < end; i++) {
+      sourceAt[i] = s
+      paths[i] = `${dir}${names[i]}/${METADATA_FILE}`
+    }
+  }
+  const parallel = names.length >= (options.parallelMinItems ?? PARALLEL_LOAD_MIN_ITEMS)
+  const reading = startReading(paths, { ...options, workers: parallel ? (options.workers ?? defaultReaders()) : 0 })
+  return { names, sourceAt, sources, reading }
+}
+
+/** Parses every item of a started load into `add`, in key order; what is not an item is an orphan. */
+export async function finishTreeLoad(baseDir: string, load: StartedLoad, add: (record: ItemRecord) => void): Promise<LoadReport> {
+  const report: LoadReport = { items: 0, from: 'tree', orphans: [] }
+  const { names, sourceAt, sources } = load
+  const sourceDirs = sources.map((source) => join(baseDir, source))
+  await load.reading.each((i, text) => {
+    const s = sourceAt[i]!
+    const source = sources[s]!
+    const name = names[i]!
+    const record = parseItem(sourceDirs[s]!, source, name, text)
+    if (record) {
+      add(record)
+      report.items++
+    } else {
+      report.orphans.push(`${source}/${name}`)
+    }
+  })
   return report
+}
+
+/** Reads every item's metadata into `add`, in key order (startTreeLoad, then finishTreeLoad). */
+export async function loadTree(baseDir: string, add: (record: ItemRecord) => void, options: LoadOptions = {}): Promise<LoadReport> {
+  return finishTreeLoad(baseDir, startTreeLoad(baseDir, options), add)
 }

@@ -15,13 +15,14 @@ import { deleteIndexSnapshot, takeIndexSnapshot, writeIndexSnapshot } from './in
 import { ItemIndex } from './item-index.js'
 import { KeyedMutex } from './keyed-mutex.js'
 import { assertTransition, statusChanged } from './lifecycle.js'
-import { fileMatches, loadTree, recoverTemp, verifyFiles, type LoadReport } from './load-tree.js'
+import { fileMatches, finishTreeLoad, loadTree, recoverTemp, verifyFiles, type LoadReport } from './load-tree.js'
 import { noEvents, type StagingEventSink } from './event-sink.js'
 import { silentObserver, type StagingObserver } from './observer.js'
 import { QuotaLedger, type QuotaLimits } from './quota.js'
 import { storageError } from './storage-errors.js'
 import { HashWorkers } from './hash-workers.js'
 import { TreeLock } from './tree-lock.js'
+import type { PreparedTree } from './prepared-tree.js'
 import { itemKey, type ItemRecord, type Kind, type Source, type Status } from './record.js'
 
 export interface StoreOptions {
@@ -34,6 +35,8 @@ export interface StoreOptions {
   events?: StagingEventSink
   /** Where drafts hash large bodies (default: a pool of its own); close ends it either way. */
   hashWorkers?: HashWorkers
+  /** The tree taken and its load begun before the store existed (prepared-tree.ts): the first init uses both. */
+  prepared?: PreparedTree
 }
 
 export interface CommitInput {
@@ -85,6 +88,7 @@ export class StagingStore {
   private droppingSnapshot: Promise<void> | null = null
 
   constructor(private readonly options: StoreOptions) {
+    if (options.prepared && options.prepared.baseDir !== options.baseDir) throw new Error(`a tree prepared at ${options.prepared.baseDir} cannot serve a store at ${options.baseDir}`)
     this.tmpDir = join(options.baseDir, '.tmp')
     this.quota = new QuotaLedger(options.limits, () => this.index.snapshot().bytes)
     this.observer = options.observer ?? silentObserver
@@ -121,19 +125,27 @@ export class StagingStore {
    * then creates the tree, clears leftovers of interrupted writes and loads the index from disk.
    */
   async init(): Promise<LoadReport> {
-    this.lock ??= await TreeLock.acquire(this.options.baseDir)
+    // A prepared tree (the first init only) is already locked, its .tmp cleared and its reading begun.
+    const prepared = this.options.prepared?.take() ?? null
+    this.lock ??= prepared?.lock ?? (await TreeLock.acquire(this.options.baseDir))
     try {
       await mkdir(this.tmpDir, { recursive: true, mode: 0o750 })
       await recoverTemp(this.options.baseDir, this.tmpDir)
       const put = (record: ItemRecord) => this.index.put(record)
       // The snapshot of a clean stop when it holds (and it is deleted either way), else every item.
-      const fromSnapshot = await takeIndexSnapshot(this.options.baseDir, put)
+      const fromSnapshot = prepared?.load ? null : await takeIndexSnapshot(this.options.baseDir, put)
       this.snapshot = null
-      const report: LoadReport = fromSnapshot !== null ? { items: fromSnapshot, from: 'snapshot', orphans: [] } : await loadTree(this.options.baseDir, put)
+      const report: LoadReport =
+        fromSnapshot !== null
+          ? { items: fromSnapshot, from: 'snapshot', orphans: [] }
+          : prepared?.load
+            ? await finishTreeLoad(this.options.baseDir, prepared.load, put)
+            : await loadTree(this.options.baseDir, put)
       this.loadReport = report
       this.fileCheck = this.checkFilesSoon(report)
       return report
     } catch (err) {
+      prepared?.load?.reading.cancel()
       await this.close()
       throw err
     }
@@ -158,6 +170,8 @@ export class StagingStore {
     }
     await this.lock?.release()
     this.lock = null
+    // Closed before its first init: the prepared tree is given up unused.
+    await this.options.prepared?.release()
     await this.hashWorkers.close()
   }
 
