@@ -54,10 +54,8 @@ function program(): Command {
     .command('serve', { isDefault: true })
     .description('run the service (the default; settings from the environment, see the README)')
     .action(async () => {
-      const { prepareTreeEarly } = await import('./early-start.js')
-      const early = prepareTreeEarly(process.env)
-      const { runServer } = await import('./serve.js')
-      await runServer(process.env, early)
+      const { serveWithHeadStart } = await import('./early-start.js')
+      await serveWithHeadStart(process.env)
     })
 
   cli
