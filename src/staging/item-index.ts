@@ -9,6 +9,7 @@
 // ~90 ms more than the arrays' appends.
 import type btree from 'sorted-btree'
 import bulk from 'sorted-btree/extended/bulkLoad.js'
+import { LoadedRecord, type IndexEntry, type IndexedFields } from './loaded-record.js'
 import { SOURCES, STATUSES, itemKey, type ItemRecord, type Kind, type Source, type Status } from './record.js'
 
 const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
@@ -42,7 +43,8 @@ const zeroBy = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys
 const perStatus = <T>(make: (status: Status) => T) => Object.fromEntries(STATUSES.map((s) => [s, make(s)])) as Record<Status, T>
 
 export class ItemIndex {
-  private readonly records = new Map<string, ItemRecord>()
+  /** Whole records, and records as the start-up load left them (LoadedRecord), made whole on first use. */
+  private readonly records = new Map<string, IndexEntry>()
   private sortedKeys = keySet()
   /** The same keys split by status, so a status filter walks only its own items. */
   private keysByStatus = perStatus(() => keySet())
@@ -61,11 +63,18 @@ export class ItemIndex {
   }
 
   get(source: Source, documentId: string): ItemRecord | undefined {
+    const key = itemKey(source, documentId)
+    const entry = this.records.get(key)
+    return entry && this.whole(key, entry)
+  }
+
+  /** The item's indexed fields without making a loaded record whole (the file check after a start). */
+  peek(source: Source, documentId: string): IndexedFields | undefined {
     return this.records.get(itemKey(source, documentId))
   }
 
   /** Inserts or replaces a record, adjusting the totals. */
-  put(record: ItemRecord): void {
+  put(record: IndexEntry): void {
     const key = itemKey(record.source, record.document_id)
     const old = this.records.get(key)
     if (old || !this.appendPending(key, record.status)) {
@@ -91,7 +100,7 @@ export class ItemIndex {
     this.sortedKeys.delete(key)
     this.keysByStatus[old.status].delete(key)
     this.count(old, -1)
-    return old
+    return old instanceof LoadedRecord ? old.parse() : old
   }
 
   /** A copy of the running totals. */
@@ -116,23 +125,47 @@ export class ItemIndex {
     for (const key of keys.keys(from)) {
       if (key === afterKey) continue
       if (!key.startsWith(prefix)) break
-      const record = this.records.get(key) as ItemRecord
-      if (filter.kind && record.kind !== filter.kind) continue
+      const entry = this.records.get(key) as IndexEntry
+      if (filter.kind && entry.kind !== filter.kind) continue
       if (items.length === limit) return { items, nextKey: itemKey(items[items.length - 1]!.source, items[items.length - 1]!.document_id) }
-      items.push(record)
+      items.push(this.whole(key, entry))
     }
     return { items, nextKey: null }
   }
 
-  /** Every record in key order, not copied: for a reader that finishes before the next change. */
+  /**
+   * Every record in key order, not copied: for a reader that finishes before the next change (the
+   * snapshot). A loaded record is parsed for it and left as it is in the index.
+   */
   *inKeyOrder(): IterableIterator<ItemRecord> {
     this.settle()
-    for (const key of this.sortedKeys.keys()) yield this.records.get(key) as ItemRecord
+    for (const key of this.sortedKeys.keys()) {
+      const entry = this.records.get(key) as IndexEntry
+      yield entry instanceof LoadedRecord ? entry.parse() : entry
+    }
+  }
+
+  /** Every item's indexed fields in key order, nothing made whole (the file check after a start). */
+  entries(): IndexedFields[] {
+    this.settle()
+    const out: IndexedFields[] = []
+    for (const key of this.sortedKeys.keys()) out.push(this.records.get(key) as IndexEntry)
+    return out
   }
 
   /** Every record, for the sweep; a copy so that changes during iteration are safe. */
   all(): ItemRecord[] {
-    return [...this.records.values()]
+    const out: ItemRecord[] = []
+    for (const [key, entry] of this.records) out.push(this.whole(key, entry))
+    return out
+  }
+
+  /** The whole record of an entry; a loaded one is parsed once and replaces its entry. */
+  private whole(key: string, entry: IndexEntry): ItemRecord {
+    if (!(entry instanceof LoadedRecord)) return entry
+    const record = entry.parse()
+    this.records.set(key, record)
+    return record
   }
 
   /** A new key above every key so far, while the trees are not built yet: appended for settle. */
@@ -153,7 +186,7 @@ export class ItemIndex {
     this.keysByStatus = perStatus((s) => keySet(pending.byStatus[s]))
   }
 
-  private count(record: ItemRecord, sign: 1 | -1): void {
+  private count(record: IndexedFields, sign: 1 | -1): void {
     this.totals.count += sign
     this.totals.bytes += sign * record.file_size_bytes
     this.totals.byStatus[record.status] += sign

@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs'
 import { readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { forEachConcurrently } from './concurrently.js'
+import { LoadedRecord, type IndexEntry, type IndexedFields } from './loaded-record.js'
 import { checkFilesInWorker } from './file-check.js'
 import { METADATA_FILE } from './filename.js'
 import { defaultReaders, startReading, type MetadataReading, type ReadAllOptions } from './metadata-reader.js'
@@ -50,6 +51,17 @@ export async function recoverTemp(baseDir: string, tmpDir: string): Promise<void
  * item either: its file_path would point outside its directory.
  */
 export function parseItem(sourceDir: string, source: Source, name: string, text: string | null): ItemRecord | null {
+  const checked = checkItem(source, name, text)
+  if (!checked) return null
+  // The tree may have moved since the record was written: the path follows the tree. Set in place,
+  // not copied (100k copies cost the GC at start-up), and joined by hand: the id and the filename are
+  // single components, so path.join's normalising (a tenth of the load) changes nothing.
+  checked.record.file_path = `${sourceDir}/${name}/${checked.record.filename}`
+  return checked.record
+}
+
+/** parseItem's check: the record, and whether it was accepted as parsed (plain) or is zod's output. */
+function checkItem(source: Source, name: string, text: string | null): { record: ItemRecord; plain: boolean } | null {
   if (text === null || !ID_PATTERN.test(name)) return null
   let value: unknown
   try {
@@ -58,23 +70,14 @@ export function parseItem(sourceDir: string, source: Source, name: string, text:
     return null
   }
   // The common record is checked in place; anything else is zod's to decide (record-check.ts).
-  let record: ItemRecord
-  if (isPlainRecord(value, source, name)) {
-    record = value
-  } else {
-    const parsed = itemRecordSchema.safeParse(value)
-    if (!parsed.success || parsed.data.source !== source || parsed.data.document_id !== name || !isOneComponent(parsed.data.filename)) return null
-    record = parsed.data
-  }
-  // The tree may have moved since the record was written: the path follows the tree. Set in place,
-  // not copied (100k copies cost the GC at start-up), and joined by hand: the id and the filename are
-  // single components, so path.join's normalising (a tenth of the load) changes nothing.
-  record.file_path = `${sourceDir}/${name}/${record.filename}`
-  return record
+  if (isPlainRecord(value, source, name)) return { record: value, plain: true }
+  const parsed = itemRecordSchema.safeParse(value)
+  if (!parsed.success || parsed.data.source !== source || parsed.data.document_id !== name || !isOneComponent(parsed.data.filename)) return null
+  return { record: parsed.data, plain: false }
 }
 
 /** Whether the record's data file is there with the recorded size. */
-export async function fileMatches(record: ItemRecord): Promise<boolean> {
+export async function fileMatches(record: Pick<ItemRecord, 'file_path' | 'file_size_bytes'>): Promise<boolean> {
   const file = await stat(record.file_path).catch(() => null)
   return file !== null && file.isFile() && file.size === record.file_size_bytes
 }
@@ -98,10 +101,10 @@ export interface VerifyOptions {
  * every file was checked.
  */
 export async function verifyFiles(
-  records: readonly ItemRecord[],
-  mismatch: (record: ItemRecord) => Promise<void>,
+  records: readonly IndexedFields[],
+  mismatch: (record: IndexedFields) => Promise<void>,
   stopped: () => boolean,
-  current: (record: ItemRecord) => boolean,
+  current: (record: IndexedFields) => boolean,
   options: VerifyOptions = {}
 ): Promise<boolean> {
   if (records.length >= (options.workerMinItems ?? WORKER_CHECK_MIN_ITEMS)) {
@@ -191,27 +194,37 @@ export function startTreeLoad(baseDir: string, options: LoadOptions = {}): Start
   return { names, sourceAt, sources, reading }
 }
 
-/** Parses every item of a started load into `add`, in key order; what is not an item is an orphan. */
-export async function finishTreeLoad(baseDir: string, load: StartedLoad, add: (record: ItemRecord) => void): Promise<LoadReport> {
+/**
+ * Checks every item of a started load and hands it to `add`, in key order; what is not an item is an
+ * orphan. A record the load's own check accepted as parsed is handed over as loaded (LoadedRecord:
+ * its text kept, parsed again on first use); one that took zod to accept, whole.
+ */
+export async function finishTreeLoad(baseDir: string, load: StartedLoad, add: (entry: IndexEntry) => void): Promise<LoadReport> {
   const report: LoadReport = { items: 0, from: 'tree', orphans: [] }
   const { names, sourceAt, sources } = load
   const sourceDirs = sources.map((source) => join(baseDir, source))
-  await load.reading.each((i, text) => {
+  await load.reading.each((i, text, chunk, start, end) => {
     const s = sourceAt[i]!
     const source = sources[s]!
     const name = names[i]!
-    const record = parseItem(sourceDirs[s]!, source, name, text)
-    if (record) {
-      add(record)
-      report.items++
-    } else {
+    const checked = checkItem(source, name, text)
+    if (!checked) {
       report.orphans.push(`${source}/${name}`)
+      return
     }
+    const { record, plain } = checked
+    if (plain) {
+      add(new LoadedRecord(source, name, record.status, record.kind, record.file_size_bytes, sourceDirs[s]!, record.filename, chunk, start, end))
+    } else {
+      record.file_path = `${sourceDirs[s]!}/${name}/${record.filename}`
+      add(record)
+    }
+    report.items++
   })
   return report
 }
 
 /** Reads every item's metadata into `add`, in key order (startTreeLoad, then finishTreeLoad). */
-export async function loadTree(baseDir: string, add: (record: ItemRecord) => void, options: LoadOptions = {}): Promise<LoadReport> {
+export async function loadTree(baseDir: string, add: (entry: IndexEntry) => void, options: LoadOptions = {}): Promise<LoadReport> {
   return finishTreeLoad(baseDir, startTreeLoad(baseDir, options), add)
 }

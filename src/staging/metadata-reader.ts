@@ -10,17 +10,20 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs'
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import { packPathsShared } from './packed-paths.js'
 
-/** Metadata files are a few hundred bytes: one read into the caller's buffer, instead of readFileSync's fstat and reads. */
-export function readMetadata(path: string, buffer: Buffer): string {
+/**
+ * Metadata files are a few hundred bytes: one read into `buffer` at `offset` (at least MAX_READ free
+ * there), instead of readFileSync's fstat and reads. The number of bytes read, or, for a file that
+ * fills the room and so may be longer, the whole file.
+ */
+export function readMetadataInto(path: string, buffer: Buffer, offset: number): number | Buffer {
   const fd = openSync(path, 'r')
   let n: number
   try {
-    n = readSync(fd, buffer, 0, buffer.length, 0)
+    n = readSync(fd, buffer, offset, MAX_READ, 0)
   } finally {
     closeSync(fd)
   }
-  // A file that fills the buffer may be longer: read it whole.
-  return n < buffer.length ? buffer.toString('utf8', 0, n) : readFileSync(path, 'utf8')
+  return n < MAX_READ ? n : readFileSync(path)
 }
 
 const MAX_READ = 64 * 1024
@@ -34,7 +37,7 @@ interface Chunk {
 }
 
 /**
- * The readers' program: claim a chunk from the shared counter, readMetadata each of its paths into
+ * The readers' program: claim a chunk from the shared counter, read each of its paths into
  * one buffer, send it, repeat. Plain CommonJS evaluated by the Worker, so that it runs the same from
  * the sources (tsx) and from the bundle, which has no worker file of its own to point at. Bytes
  * rather than strings: the buffer is transferred, where strings would be copied into the main
@@ -117,13 +120,19 @@ export interface MetadataReading {
    * thread, which also reads whatever no reader has; should a reader fail, this thread reads what it
    * has not been given yet itself. The readers end with it.
    */
-  each(take: (i: number, text: string | null) => void): Promise<void>
+  each(take: TakeText): Promise<void>
   /** Ends the readers without handing anything over (a start that failed, or loaded a snapshot). */
   cancel(): void
 }
 
-/** Hands `take(i, text)` the metadata text of every path (null: unreadable), in order, on this thread. */
-export function readAllMetadata(paths: readonly string[], take: (i: number, text: string | null) => void, options: ReadAllOptions = {}): Promise<void> {
+/**
+ * Takes the text of path i (null: unreadable), and where its bytes are: [start, end) of `chunk`, a
+ * buffer that every text of its chunk shares and that nothing else writes to.
+ */
+export type TakeText = (i: number, text: string | null, chunk: Buffer, start: number, end: number) => void
+
+/** Hands `take` the metadata text of every path (null: unreadable), in order, on this thread. */
+export function readAllMetadata(paths: readonly string[], take: TakeText, options: ReadAllOptions = {}): Promise<void> {
   return startReading(paths, options).each(take)
 }
 
@@ -165,21 +174,41 @@ export function startReading(paths: readonly string[], options: ReadAllOptions =
     for (const port of ports) port.close()
   }
 
-  const buffer = Buffer.allocUnsafe(MAX_READ)
-  const readHere = (from: number, to: number): (string | null)[] => {
-    const texts: (string | null)[] = []
+  // What this thread reads goes into a chunk of bytes too, as the readers' do: a text is kept as
+  // bytes by whoever keeps it (LoadedRecord), not as a string on the heap.
+  let scratch = Buffer.allocUnsafeSlow(Math.max(MAX_READ, chunkItems * 1024))
+  const readHere = (from: number, to: number): Chunk => {
+    let used = 0
+    const ends = new Int32Array(to - from)
+    const failed = new Uint8Array(to - from)
     for (let i = from; i < to; i++) {
-      try {
-        texts.push(readMetadata(paths[i]!, buffer))
-      } catch {
-        texts.push(null)
+      if (used + MAX_READ > scratch.length) {
+        const bigger = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, used + MAX_READ))
+        scratch.copy(bigger, 0, 0, used)
+        scratch = bigger
       }
+      try {
+        const text = readMetadataInto(paths[i]!, scratch, used)
+        if (typeof text === 'number') used += text
+        else {
+          // Longer than MAX_READ: read whole, then copied in.
+          if (used + text.length > scratch.length) {
+            const bigger = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, used + text.length))
+            scratch.copy(bigger, 0, 0, used)
+            scratch = bigger
+          }
+          used += text.copy(scratch, used)
+        }
+      } catch {
+        failed[i - from] = 1
+      }
+      ends[i - from] = used
     }
-    return texts
+    return { start: from, bytes: scratch.buffer.slice(scratch.byteOffset, scratch.byteOffset + used), ends, failed }
   }
   /** Chunks from the readers, and chunks this thread read ahead, by first index. */
   const arrived = new Map<number, Chunk>()
-  const readAhead = new Map<number, (string | null)[]>()
+  const readAhead = new Map<number, Chunk>()
   const drain = () => {
     for (const port of ports) {
       for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) arrived.set((m.message as Chunk).start, m.message as Chunk)
@@ -187,7 +216,7 @@ export function startReading(paths: readonly string[], options: ReadAllOptions =
   }
   const mayClaim = !options.onlyWorkersRead || readers === 0
   /** The texts of the chunk at `start`, however they come; this thread reads what no reader will send. */
-  const textsOf = async (start: number, end: number): Promise<(string | null)[] | Chunk> => {
+  const textsOf = async (start: number, end: number): Promise<Chunk> => {
     const own = readAhead.get(start)
     if (own) {
       readAhead.delete(start)
@@ -222,20 +251,18 @@ export function startReading(paths: readonly string[], options: ReadAllOptions =
     }
   }
 
-  const each = async (take: (i: number, text: string | null) => void): Promise<void> => {
+  const each = async (take: TakeText): Promise<void> => {
     if (ended) throw new Error('metadata reading already handed over or cancelled')
     try {
       for (let start = 0; start < n; start += chunkItems) {
         const end = Math.min(start + chunkItems, n)
-        const texts = await textsOf(start, end)
-        if (Array.isArray(texts)) {
-          for (let i = start; i < end; i++) take(i, texts[i - start] ?? null)
-          continue
-        }
-        const all = Buffer.from(texts.bytes)
+        const chunk = await textsOf(start, end)
+        const all = Buffer.from(chunk.bytes)
         for (let i = start; i < end; i++) {
           const at = i - start
-          take(i, texts.failed[at] ? null : all.toString('utf8', at > 0 ? texts.ends[at - 1] : 0, texts.ends[at]))
+          const from = at > 0 ? chunk.ends[at - 1]! : 0
+          if (chunk.failed[at]) take(i, null, all, from, from)
+          else take(i, all.toString('utf8', from, chunk.ends[at]), all, from, chunk.ends[at]!)
         }
       }
     } finally {

@@ -23,6 +23,7 @@ import { storageError } from './storage-errors.js'
 import { HashWorkers } from './hash-workers.js'
 import { TreeLock } from './tree-lock.js'
 import type { PreparedTree } from './prepared-tree.js'
+import type { IndexEntry, IndexedFields } from './loaded-record.js'
 import { itemKey, type ItemRecord, type Kind, type Source, type Status } from './record.js'
 
 export interface StoreOptions {
@@ -131,7 +132,7 @@ export class StagingStore {
     try {
       await mkdir(this.tmpDir, { recursive: true, mode: 0o750 })
       await recoverTemp(this.options.baseDir, this.tmpDir)
-      const put = (record: ItemRecord) => this.index.put(record)
+      const put = (entry: IndexEntry) => this.index.put(entry)
       // The snapshot of a clean stop when it holds (and it is deleted either way), else every item.
       const fromSnapshot = prepared?.load ? null : await takeIndexSnapshot(this.options.baseDir, put)
       this.snapshot = null
@@ -186,18 +187,18 @@ export class StagingStore {
     return new Promise<void>((resolve) => {
       this.fileCheckTimer = setTimeout(resolve, FILE_CHECK_DELAY_MS)
       this.fileCheckNow = resolve
-    }).then(() => (this.closing ? false : this.checkFiles([...this.index.inKeyOrder()], report)))
+    }).then(() => (this.closing ? false : this.checkFiles(this.index.entries(), report)))
   }
 
-  private async checkFiles(records: readonly ItemRecord[], report: LoadReport): Promise<boolean> {
-    const mismatch = (loaded: ItemRecord) =>
+  private async checkFiles(records: readonly IndexedFields[], report: LoadReport): Promise<boolean> {
+    const mismatch = (loaded: IndexedFields) =>
       this.mutex.run(itemKey(loaded.source, loaded.document_id), async () => {
         const current = this.index.get(loaded.source, loaded.document_id)
         if (!current || current.file_path !== loaded.file_path || (await fileMatches(current))) return
         this.index.remove(current.source, current.document_id)
         report.orphans.push(`${current.source}/${current.document_id}`)
       })
-    const current = (loaded: ItemRecord) => this.index.get(loaded.source, loaded.document_id)?.file_path === loaded.file_path
+    const current = (loaded: IndexedFields) => this.index.peek(loaded.source, loaded.document_id)?.file_path === loaded.file_path
     return verifyFiles(records, mismatch, () => this.closing, current).catch(() => false)
   }
 

@@ -1,6 +1,7 @@
 // The index against a brute-force model: every filter combination, paged, after random changes.
 import t, { type Test } from 'tap'
 import { ItemIndex, type ListFilter } from '../../src/staging/item-index.js'
+import { LoadedRecord } from '../../src/staging/loaded-record.js'
 import { KINDS, SOURCES, STATUSES, itemKey, type ItemRecord } from '../../src/staging/record.js'
 
 let seed = 42
@@ -118,4 +119,47 @@ t.test('a load in key order (built in one pass) and then changes match the model
     change(index, model, 1500)
     matchesModel(t, index, model)
   }
+})
+
+t.test('records as the load left them count at once, and every use gives the whole record, parsed from their text', async (t) => {
+  // As finishTreeLoad hands them over: the fields the index reads, and the text in a shared chunk.
+  const sourceDir = (source: string) => `/tree/${source}`
+  const wholes = Array.from({ length: 300 }, (_, i) => ({ ...record(`L-${i}`), filename: `f-${i}.pdf`, original_filename: i % 2 ? 'ünïcode.pdf' : null }))
+    .map((r) => ({ ...r, file_path: `${sourceDir(r.source)}/${r.document_id}/${r.filename}` }))
+    .sort((a, b) => (itemKey(a.source, a.document_id) < itemKey(b.source, b.document_id) ? -1 : 1))
+  const index = new ItemIndex()
+  const model = new Map<string, ItemRecord>()
+  for (let c = 0; c < wholes.length; c += 64) {
+    const texts = wholes.slice(c, c + 64).map((r) => Buffer.from(JSON.stringify({ ...r, file_path: '/where/it/was/written' }, null, 2)))
+    const chunk = Buffer.concat(texts)
+    let at = 0
+    texts.forEach((text, i) => {
+      const r = wholes[c + i]!
+      index.put(new LoadedRecord(r.source, r.document_id, r.status, r.kind, r.file_size_bytes, sourceDir(r.source), r.filename, chunk, at, at + text.length))
+      model.set(itemKey(r.source, r.document_id), r)
+      at += text.length
+    })
+  }
+  const [a, b, c] = [wholes[3]!, wholes[150]!, wholes[299]!]
+  t.ok(index.peek(a.source, a.document_id) instanceof LoadedRecord, 'kept as loaded until used')
+  t.same(
+    index.entries().map((e) => [e.source, e.document_id, e.status, e.kind, e.file_size_bytes, e.file_path]),
+    wholes.map((r) => [r.source, r.document_id, r.status, r.kind, r.file_size_bytes, r.file_path]),
+    'the file check sees every item, its path following the tree'
+  )
+  t.same([...index.inKeyOrder()], wholes, 'the snapshot gets whole records')
+  t.ok(index.peek(a.source, a.document_id) instanceof LoadedRecord, 'which are not kept: the index stays small')
+  t.same(index.get(a.source, a.document_id), a, 'get gives the whole record')
+  t.equal(index.get(a.source, a.document_id), index.get(a.source, a.document_id), 'parsed once, then kept')
+  t.notOk(index.peek(a.source, a.document_id) instanceof LoadedRecord)
+  t.same(index.remove(b.source, b.document_id), b, 'a removal answers the whole record')
+  model.delete(itemKey(b.source, b.document_id))
+  const changed = { ...c, status: c.status === 'failed' ? ('active' as const) : ('failed' as const) }
+  index.put(changed)
+  model.set(itemKey(c.source, c.document_id), changed)
+  matchesModel(t, index, model)
+  t.same(index.all().sort((x, y) => (itemKey(x.source, x.document_id) < itemKey(y.source, y.document_id) ? -1 : 1)), [...model.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([, r]) => r), 'the sweep gets whole records')
+  t.same(index.list({}, 1000).items, [...model.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([, r]) => r), 'so does a list')
+  change(index, model, 1500)
+  matchesModel(t, index, model)
 })

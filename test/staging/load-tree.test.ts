@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { checkFilesInWorker } from '../../src/staging/file-check.js'
 import { loadTree, verifyFiles, type LoadOptions, type VerifyOptions } from '../../src/staging/load-tree.js'
+import { wholeRecord } from '../../src/staging/loaded-record.js'
 import { readAllMetadata } from '../../src/staging/metadata-reader.js'
 import type { ItemRecord, Source } from '../../src/staging/record.js'
 import { tempDir } from '../helper.js'
@@ -43,7 +44,7 @@ async function writeItem(baseDir: string, source: Source, id: string, metadata: 
 
 async function load(baseDir: string, options: LoadOptions) {
   const records: ItemRecord[] = []
-  const report = await loadTree(baseDir, (r) => records.push(r), options)
+  const report = await loadTree(baseDir, (r) => records.push(wholeRecord(r)), options)
   return { records, report }
 }
 

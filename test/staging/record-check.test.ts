@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { loadTree } from '../../src/staging/load-tree.js'
+import { wholeRecord } from '../../src/staging/loaded-record.js'
 import { isPlainRecord } from '../../src/staging/record-check.js'
 import { itemRecordSchema, type ItemRecord } from '../../src/staging/record.js'
 import { tempDir } from '../helper.js'
@@ -73,7 +74,7 @@ t.test('the load keeps what the schema accepts and refuses a filename that leave
   await write('D-SLASH', { ...valid(), filename: 'a/b.pdf' })
   await write('E-BADDATE', { ...valid(), created_at: '2026-02-30T10:30:00.000Z' })
   const records: ItemRecord[] = []
-  const report = await loadTree(baseDir, (r) => records.push(r))
+  const report = await loadTree(baseDir, (r) => records.push(wholeRecord(r)))
   t.same(records.map((r) => [r.document_id, r.file_path]), [
     ['A-PLAIN', join(baseDir, 'frontapp', 'A-PLAIN', 'doc.pdf')],
     ['B-DOT', join(baseDir, 'frontapp', 'B-DOT', '.hidden')]

@@ -1,0 +1,48 @@
+// An item as the start-up load left it in the index: the few fields the index, its totals and the
+// file check use, and its metadata text as it was read (bytes of a reader's chunk, outside the JS
+// heap); the whole record is parsed the first time something asks for it (ItemIndex.get, list).
+//
+// Why: at 100k items the load's parsed records (a dozen strings each) were ~100 MiB of heap that the
+// young-generation GC copied, and copied again into the old generation, on the main thread while
+// the service was starting. A record is parsed and checked at load all the same (an invalid one is
+// an orphan, and the totals count only items); only keeping it waits. Only records that the load's
+// own check accepted as they are (isPlainRecord) are kept this way: parsing their text again gives
+// the same record, which zod's output is not guaranteed to be.
+import type { ItemRecord, Kind, Source, Status } from './record.js'
+
+/** What the index's totals and the file check read of an item, whether loaded or whole. */
+export type IndexedFields = Pick<ItemRecord, 'source' | 'document_id' | 'status' | 'kind' | 'file_size_bytes' | 'file_path'>
+
+export class LoadedRecord implements IndexedFields {
+  constructor(
+    readonly source: Source,
+    readonly document_id: string,
+    readonly status: Status,
+    readonly kind: Kind,
+    readonly file_size_bytes: number,
+    /** `{base}/{source}`: shared by every item of the source. */
+    private readonly sourceDir: string,
+    private readonly filename: string,
+    /** A reader's chunk, shared by the items read with this one; the text is [start, end). */
+    private readonly chunk: Buffer,
+    private readonly start: number,
+    private readonly end: number
+  ) {}
+
+  /** Follows the tree, as a whole record's does (parseItem). */
+  get file_path(): string {
+    return `${this.sourceDir}/${this.document_id}/${this.filename}`
+  }
+
+  /** The whole record: its text parsed again, file_path set. */
+  parse(): ItemRecord {
+    const record = JSON.parse(this.chunk.toString('utf8', this.start, this.end)) as ItemRecord
+    record.file_path = this.file_path
+    return record
+  }
+}
+
+/** An item of the index: whole, or as loaded. */
+export type IndexEntry = ItemRecord | LoadedRecord
+
+export const wholeRecord = (entry: IndexEntry): ItemRecord => (entry instanceof LoadedRecord ? entry.parse() : entry)
