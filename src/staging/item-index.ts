@@ -9,7 +9,7 @@
 // ~90 ms more than the arrays' appends.
 import type btree from 'sorted-btree'
 import bulk from 'sorted-btree/extended/bulkLoad.js'
-import { LoadedRecord, type IndexEntry, type IndexedFields } from './loaded-record.js'
+import { LoadedRecord, wholeRecord, type IndexEntry, type IndexedFields } from './loaded-record.js'
 import { SOURCES, STATUSES, itemKey, type ItemRecord, type Kind, type Source, type Status } from './record.js'
 
 const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
@@ -100,7 +100,7 @@ export class ItemIndex {
     this.sortedKeys.delete(key)
     this.keysByStatus[old.status].delete(key)
     this.count(old, -1)
-    return old instanceof LoadedRecord ? old.parse() : old
+    return wholeRecord(old)
   }
 
   /** A copy of the running totals. */
@@ -139,10 +139,7 @@ export class ItemIndex {
    */
   *inKeyOrder(): IterableIterator<ItemRecord> {
     this.settle()
-    for (const key of this.sortedKeys.keys()) {
-      const entry = this.records.get(key) as IndexEntry
-      yield entry instanceof LoadedRecord ? entry.parse() : entry
-    }
+    for (const key of this.sortedKeys.keys()) yield wholeRecord(this.records.get(key) as IndexEntry)
   }
 
   /** Every item's indexed fields in key order, nothing made whole (the file check after a start). */

@@ -1,5 +1,7 @@
-// Start-up: recover interrupted commits in .tmp, then read every item's metadata into the index.
-// Each item's data file is checked against its record after the service is ready (verifyFiles).
+// Start-up: recover interrupted commits in .tmp, then read every item's metadata into the index:
+// startTreeLoad lists the tree and sets the readers going (early, from prepared-tree.ts, in a
+// process that runs the service), finishTreeLoad checks each record and hands it over. Each item's
+// data file is checked against its record after the service is ready (verifyFiles).
 import { readdirSync } from 'node:fs'
 import { readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -45,22 +47,12 @@ export async function recoverTemp(baseDir: string, tmpDir: string): Promise<void
 
 /**
  * One item from its metadata text (null: unreadable), or null when it is not a valid item of that
- * name in `sourceDir` ({base}/{source}). The data file is not looked at here: a stat per item was a
- * third of the load, and a committed item always has its file (the draft is renamed in whole), so the
- * check runs after ready (verifyFiles). A record whose filename is not one path component is not an
- * item either: its file_path would point outside its directory.
+ * name: the record, and whether it was accepted as parsed (plain) or is zod's output. The data file
+ * is not looked at here: a stat per item was a third of the load, and a committed item always has its
+ * file (the draft is renamed in whole), so the check runs after ready (verifyFiles). A record whose
+ * filename is not one path component is not an item either: its file_path would point outside its
+ * directory.
  */
-export function parseItem(sourceDir: string, source: Source, name: string, text: string | null): ItemRecord | null {
-  const checked = checkItem(source, name, text)
-  if (!checked) return null
-  // The tree may have moved since the record was written: the path follows the tree. Set in place,
-  // not copied (100k copies cost the GC at start-up), and joined by hand: the id and the filename are
-  // single components, so path.join's normalising (a tenth of the load) changes nothing.
-  checked.record.file_path = `${sourceDir}/${name}/${checked.record.filename}`
-  return checked.record
-}
-
-/** parseItem's check: the record, and whether it was accepted as parsed (plain) or is zod's output. */
 function checkItem(source: Source, name: string, text: string | null): { record: ItemRecord; plain: boolean } | null {
   if (text === null || !ID_PATTERN.test(name)) return null
   let value: unknown
@@ -216,6 +208,8 @@ export async function finishTreeLoad(baseDir: string, load: StartedLoad, add: (e
     if (plain) {
       add(new LoadedRecord(source, name, record.status, record.kind, record.file_size_bytes, sourceDirs[s]!, record.filename, chunk, start, end))
     } else {
+      // The tree may have moved since the record was written: the path follows the tree. Joined by
+      // hand: the id and the filename are single components, so path.join's normalising changes nothing.
       record.file_path = `${sourceDirs[s]!}/${name}/${record.filename}`
       add(record)
     }

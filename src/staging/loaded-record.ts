@@ -29,7 +29,7 @@ export class LoadedRecord implements IndexedFields {
     private readonly end: number
   ) {}
 
-  /** Follows the tree, as a whole record's does (parseItem). */
+  /** Follows the tree, as a whole record's does (finishTreeLoad). */
   get file_path(): string {
     return `${this.sourceDir}/${this.document_id}/${this.filename}`
   }
@@ -45,4 +45,5 @@ export class LoadedRecord implements IndexedFields {
 /** An item of the index: whole, or as loaded. */
 export type IndexEntry = ItemRecord | LoadedRecord
 
+/** The whole record of an entry, parsed for the caller when loaded (not kept: ItemIndex decides that). */
 export const wholeRecord = (entry: IndexEntry): ItemRecord => (entry instanceof LoadedRecord ? entry.parse() : entry)

@@ -177,33 +177,34 @@ export function startReading(paths: readonly string[], options: ReadAllOptions =
   // What this thread reads goes into a chunk of bytes too, as the readers' do: a text is kept as
   // bytes by whoever keeps it (LoadedRecord), not as a string on the heap.
   let scratch = Buffer.allocUnsafeSlow(Math.max(MAX_READ, chunkItems * 1024))
+  /** Grows `scratch`, keeping its first `used` bytes, until `more` bytes fit after them. */
+  const room = (used: number, more: number) => {
+    if (used + more <= scratch.length) return
+    const bigger = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, used + more))
+    scratch.copy(bigger, 0, 0, used)
+    scratch = bigger
+  }
   const readHere = (from: number, to: number): Chunk => {
     let used = 0
     const ends = new Int32Array(to - from)
     const failed = new Uint8Array(to - from)
     for (let i = from; i < to; i++) {
-      if (used + MAX_READ > scratch.length) {
-        const bigger = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, used + MAX_READ))
-        scratch.copy(bigger, 0, 0, used)
-        scratch = bigger
-      }
       try {
-        const text = readMetadataInto(paths[i]!, scratch, used)
-        if (typeof text === 'number') used += text
-        else {
-          // Longer than MAX_READ: read whole, then copied in.
-          if (used + text.length > scratch.length) {
-            const bigger = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, used + text.length))
-            scratch.copy(bigger, 0, 0, used)
-            scratch = bigger
-          }
-          used += text.copy(scratch, used)
+        room(used, MAX_READ)
+        const read = readMetadataInto(paths[i]!, scratch, used)
+        if (typeof read === 'number') {
+          used += read
+        } else {
+          // As long as MAX_READ or longer: read whole, and copied in over its first bytes.
+          room(used, read.length)
+          used += read.copy(scratch, used)
         }
       } catch {
         failed[i - from] = 1
       }
       ends[i - from] = used
     }
+    // A copy of just the chunk's bytes: the texts kept from it share it, and scratch is reused.
     return { start: from, bytes: scratch.buffer.slice(scratch.byteOffset, scratch.byteOffset + used), ends, failed }
   }
   /** Chunks from the readers, and chunks this thread read ahead, by first index. */
