@@ -35,9 +35,11 @@ export async function recoverMissingEvents(log: EventLog, index: ItemIndex, sink
   const latest = new Map<string, CloudEvent>()
   for (const event of tail) if (event.subject && event.type !== EVENT_TYPES.swept) latest.set(event.subject, event)
 
+  // Indexed fields first: only the records changed since the cutoff are made whole.
   const changed = index
-    .all()
+    .allEntries()
     .filter((r) => r.updated_at >= cutoff)
+    .map((r) => index.get(r.source, r.document_id) as ItemRecord)
     .sort((a, b) => (a.updated_at < b.updated_at ? -1 : a.updated_at > b.updated_at ? 1 : 0))
   for (const record of changed) {
     const event = latest.get(`${record.source}/${record.document_id}`)

@@ -11,12 +11,13 @@
 // crash at any later moment leaves no snapshot and the next start reads the tree. Editing an item's
 // metadata by hand while stopped is not seen; delete the snapshot after doing that.
 import { randomUUID } from 'node:crypto'
-import { closeSync, openSync, readSync, statSync, unlinkSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync, statSync, unlinkSync } from 'node:fs'
 import { open, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { fsyncPath } from './durable-fs.js'
-import { SOURCES, itemRecordSchema, type ItemRecord, type Source } from './record.js'
+import { LoadedRecord } from './loaded-record.js'
+import { SOURCES, itemRecordSchema, type ItemRecord, type Kind, type Source, type Status } from './record.js'
 
 export const SNAPSHOT_FILE = '.index-snapshot'
 const FORMAT = 'apex-staging-index/2'
@@ -101,10 +102,10 @@ function toRow(record: ItemRecord): unknown[] {
 const AT = Object.fromEntries(FIELDS.map((f, i) => [f, i])) as Record<Field, number>
 
 /**
- * A row back into a record: an object literal, so that 100k records share one shape and load fast
- * (`satisfies` makes a field added to the schema and not here a type error).
+ * A row back into a record: an object literal, so that records share one shape (`satisfies` makes a
+ * field added to the schema and not here a type error). file_path is set by the caller (LoadedRecord).
  */
-function fromRow(row: unknown[], sourceDirs: Record<string, string>): ItemRecord {
+function fromRow(row: unknown[]): ItemRecord {
   const fields = {
     document_id: row[AT.document_id],
     source: row[AT.source],
@@ -124,10 +125,10 @@ function fromRow(row: unknown[], sourceDirs: Record<string, string>): ItemRecord
   } satisfies Record<Field, unknown>
   const record = fields as ItemRecord
   if (row.length > FIELDS.length) Object.assign(record, row[FIELDS.length])
-  // Ids and stored filenames have no separators or dot segments: the same as path.join, without its cost.
-  record.file_path = `${sourceDirs[record.source]}/${record.document_id}/${record.filename}`
   return record
 }
+
+const decodeRow = (text: string): ItemRecord => fromRow(JSON.parse(text) as unknown[])
 
 /** Deletes the snapshot, durably: the tree is about to change. */
 export async function deleteIndexSnapshot(baseDir: string): Promise<void> {
@@ -136,10 +137,11 @@ export async function deleteIndexSnapshot(baseDir: string): Promise<void> {
 }
 
 /**
- * Reads and deletes the snapshot (durably, before returning); the records when it is whole and the
- * tree is as it was written, else null (no snapshot, or one that does not hold: read the tree).
+ * Reads and deletes the snapshot (durably, before returning); its items, handed to `add` as loaded
+ * (LoadedRecord: each row kept as bytes of the file, parsed again on first use), when it is whole and
+ * the tree is as it was written, else null (no snapshot, or one that does not hold: read the tree).
  */
-export async function takeIndexSnapshot(baseDir: string, add: (record: ItemRecord) => void): Promise<number | null> {
+export async function takeIndexSnapshot(baseDir: string, add: (entry: LoadedRecord) => void): Promise<number | null> {
   const path = join(baseDir, SNAPSHOT_FILE)
   let fd: number
   try {
@@ -148,53 +150,61 @@ export async function takeIndexSnapshot(baseDir: string, add: (record: ItemRecor
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw err
   }
-  let records: ItemRecord[] | null
+  let entries: LoadedRecord[] | null
   try {
-    records = readSnapshot(fd, baseDir)
+    entries = readSnapshot(fd, baseDir)
   } catch {
-    records = null // a line that is not JSON: the CRC would not have matched either
+    entries = null // a line that is not JSON: the CRC would not have matched either
   } finally {
     closeSync(fd)
   }
   unlinkSync(path)
   await fsyncPath(baseDir)
-  if (records) for (const record of records) add(record)
-  return records ? records.length : null
+  if (entries) for (const entry of entries) add(entry)
+  return entries ? entries.length : null
 }
 
-/** The records of a whole snapshot of this tree, or null. */
-function readSnapshot(fd: number, baseDir: string): ItemRecord[] | null {
-  const buffer = Buffer.allocUnsafe(CHUNK)
-  const records: ItemRecord[] = []
-  const sourceDirs = Object.fromEntries(SOURCES.map((s) => [s, join(baseDir, s)]))
-  let header: Header | null = null
-  let crc = 0
-  let rest = ''
-  let position = 0
-  for (;;) {
-    const n = readSync(fd, buffer, 0, CHUNK, position)
-    if (n === 0) break
-    let start = 0
-    if (header === null) {
-      const end = buffer.indexOf(10)
-      if (end < 0 || end >= n) return null
-      header = parseHeader(buffer.toString('utf8', 0, end))
-      if (!header || !sameStamps(header.sources, stampSources(baseDir))) return null
-      start = end + 1
-    }
-    position += n
-    crc = crc32(buffer.subarray(start, n), crc)
-    const text = rest + buffer.toString('utf8', start, n)
-    const last = text.lastIndexOf('\n')
-    rest = text.slice(last + 1)
-    for (let i = 0; i < last; ) {
-      const j = text.indexOf('\n', i)
-      records.push(fromRow(JSON.parse(text.slice(i, j)) as unknown[], sourceDirs))
-      i = j + 1
-    }
+/** The items of a whole snapshot of this tree, or null. The file is read whole, into memory outside the JS heap. */
+function readSnapshot(fd: number, baseDir: string): LoadedRecord[] | null {
+  const size = fstatSync(fd).size
+  const file = Buffer.allocUnsafeSlow(size)
+  for (let at = 0; at < size; ) {
+    const n = readSync(fd, file, at, Math.min(CHUNK, size - at), at)
+    if (n === 0) return null
+    at += n
   }
-  if (!header || rest !== '' || records.length !== header.count || crc !== header.crc32) return null
-  return records
+  const headerEnd = file.indexOf(10)
+  if (headerEnd < 0) return null
+  const header = parseHeader(file.toString('utf8', 0, headerEnd))
+  if (!header || !sameStamps(header.sources, stampSources(baseDir))) return null
+  if (file[size - 1] !== 10 && size > headerEnd + 1) return null
+  if (crc32(file.subarray(headerEnd + 1)) !== header.crc32) return null
+  const sourceDirs = Object.fromEntries(SOURCES.map((s) => [s, join(baseDir, s)])) as Record<Source, string>
+  const entries: LoadedRecord[] = []
+  for (let i = headerEnd + 1; i < size; ) {
+    const j = file.indexOf(10, i)
+    const row = JSON.parse(file.toString('utf8', i, j)) as unknown[]
+    const source = row[AT.source] as Source
+    entries.push(
+      new LoadedRecord(
+        source,
+        row[AT.document_id] as string,
+        row[AT.status] as Status,
+        row[AT.kind] as Kind,
+        row[AT.file_size_bytes] as number,
+        row[AT.updated_at] as string,
+        row[AT.expires_at] as string | null,
+        sourceDirs[source],
+        row[AT.filename] as string,
+        file,
+        i,
+        j,
+        decodeRow
+      )
+    )
+    i = j + 1
+  }
+  return entries.length === header.count ? entries : null
 }
 
 function parseHeader(line: string): Header | null {

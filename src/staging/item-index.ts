@@ -150,7 +150,15 @@ export class ItemIndex {
     return out
   }
 
-  /** Every record, for the sweep; a copy so that changes during iteration are safe. */
+  /**
+   * Every item's indexed fields, nothing made whole, in the map's order; a copy so that changes during
+   * iteration are safe (the sweep, and the event recovery, which make whole only what they act on).
+   */
+  allEntries(): IndexedFields[] {
+    return [...this.records.values()]
+  }
+
+  /** Every record, made whole. */
   all(): ItemRecord[] {
     const out: ItemRecord[] = []
     for (const [key, entry] of this.records) out.push(this.whole(key, entry))

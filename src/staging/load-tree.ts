@@ -206,7 +206,7 @@ export async function finishTreeLoad(baseDir: string, load: StartedLoad, add: (e
     }
     const { record, plain } = checked
     if (plain) {
-      add(new LoadedRecord(source, name, record.status, record.kind, record.file_size_bytes, sourceDirs[s]!, record.filename, chunk, start, end))
+      add(new LoadedRecord(source, name, record.status, record.kind, record.file_size_bytes, record.updated_at, record.expires_at, sourceDirs[s]!, record.filename, chunk, start, end))
     } else {
       // The tree may have moved since the record was written: the path follows the tree. Joined by
       // hand: the id and the filename are single components, so path.join's normalising changes nothing.

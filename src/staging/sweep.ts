@@ -101,7 +101,8 @@ export class CleanupSweeper {
     // Removals run a few at a time: their directory fsyncs are shared (the store's group commit) and
     // the deletes overlap on the thread pool, which a strictly sequential walk left idle.
     const work: (() => Promise<void>)[] = []
-    for (const record of store.index.all()) {
+    // Indexed fields only: a record the start-up load kept as loaded is parsed only if acted on.
+    for (const record of store.index.allEntries()) {
       result.scanned++
       const reason = this.verdict(record, now)
       if (!reason) continue
@@ -152,7 +153,7 @@ export class CleanupSweeper {
     return result
   }
 
-  private verdict(record: ItemRecord, now: number): SweepReason | null {
+  private verdict(record: Pick<ItemRecord, 'status' | 'expires_at' | 'updated_at'>, now: number): SweepReason | null {
     if (record.status === 'success') return 'success'
     if (record.status === 'failed') {
       return record.expires_at !== null && Date.parse(record.expires_at) <= now ? 'expired' : null

@@ -4,7 +4,8 @@
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { SNAPSHOT_FILE } from '../../src/staging/index-snapshot.js'
+import { SNAPSHOT_FILE, takeIndexSnapshot } from '../../src/staging/index-snapshot.js'
+import { LoadedRecord, wholeRecord } from '../../src/staging/loaded-record.js'
 import { buildTestApp, tempDir, upload, type TestApp } from '../helper.js'
 
 const exists = (path: string) => readFile(path).then(() => true, () => false)
@@ -141,4 +142,17 @@ t.test('a change after the stop deletes the snapshot before it touches the tree'
   const second = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
   t.equal(second.app.staging.store.lastLoad?.from, 'tree')
   t.equal((await second.app.inject({ method: 'GET', url: '/v1/staging/http/S-3' })).json().status, 'failed', 'the late change is there')
+})
+
+t.test('a snapshot is read as rows kept until first use, each the record it was written from', async (t) => {
+  const baseDir = await tempDir(t)
+  const first = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
+  await stageSome(first.app)
+  const before = [...first.app.staging.store.index.inKeyOrder()]
+  await first.app.close()
+  const entries: unknown[] = []
+  t.equal(await takeIndexSnapshot(baseDir, (e) => entries.push(e)), before.length)
+  t.ok(entries.every((e) => e instanceof LoadedRecord), 'kept as rows, not parsed into records')
+  t.same((entries as LoadedRecord[]).map(wholeRecord), before, 'each row gives back its record, file_path following the tree')
+  t.same((entries as LoadedRecord[]).map((e) => [e.status, e.updated_at, e.expires_at]), before.map((r) => [r.status, r.updated_at, r.expires_at]))
 })

@@ -124,7 +124,13 @@ t.test('a load in key order (built in one pass) and then changes match the model
 t.test('records as the load left them count at once, and every use gives the whole record, parsed from their text', async (t) => {
   // As finishTreeLoad hands them over: the fields the index reads, and the text in a shared chunk.
   const sourceDir = (source: string) => `/tree/${source}`
-  const wholes = Array.from({ length: 300 }, (_, i) => ({ ...record(`L-${i}`), filename: `f-${i}.pdf`, original_filename: i % 2 ? 'ünïcode.pdf' : null }))
+  const wholes = Array.from({ length: 300 }, (_, i) => ({
+    ...record(`L-${i}`),
+    filename: `f-${i}.pdf`,
+    original_filename: i % 2 ? 'ünïcode.pdf' : null,
+    updated_at: `2026-01-0${1 + (i % 9)}T10:30:00.000Z`,
+    expires_at: i % 4 ? null : '2026-02-01T00:00:00.000Z'
+  }))
     .map((r) => ({ ...r, file_path: `${sourceDir(r.source)}/${r.document_id}/${r.filename}` }))
     .sort((a, b) => (itemKey(a.source, a.document_id) < itemKey(b.source, b.document_id) ? -1 : 1))
   const index = new ItemIndex()
@@ -135,7 +141,7 @@ t.test('records as the load left them count at once, and every use gives the who
     let at = 0
     texts.forEach((text, i) => {
       const r = wholes[c + i]!
-      index.put(new LoadedRecord(r.source, r.document_id, r.status, r.kind, r.file_size_bytes, sourceDir(r.source), r.filename, chunk, at, at + text.length))
+      index.put(new LoadedRecord(r.source, r.document_id, r.status, r.kind, r.file_size_bytes, r.updated_at, r.expires_at, sourceDir(r.source), r.filename, chunk, at, at + text.length))
       model.set(itemKey(r.source, r.document_id), r)
       at += text.length
     })
@@ -146,6 +152,11 @@ t.test('records as the load left them count at once, and every use gives the who
     index.entries().map((e) => [e.source, e.document_id, e.status, e.kind, e.file_size_bytes, e.file_path]),
     wholes.map((r) => [r.source, r.document_id, r.status, r.kind, r.file_size_bytes, r.file_path]),
     'the file check sees every item, its path following the tree'
+  )
+  t.same(
+    index.allEntries().map((e) => [e.source, e.document_id, e.status, e.updated_at, e.expires_at]).sort(),
+    wholes.map((r) => [r.source, r.document_id, r.status, r.updated_at, r.expires_at]).sort(),
+    'the sweep and the event recovery see what they decide on'
   )
   t.same([...index.inKeyOrder()], wholes, 'the snapshot gets whole records')
   t.ok(index.peek(a.source, a.document_id) instanceof LoadedRecord, 'which are not kept: the index stays small')
