@@ -20,6 +20,7 @@ import { createDocumentPuller } from './pulls/document-puller.js'
 import type { StagingEngine, Sweeper } from './staging/engine.js'
 import type { SharedEngine } from './staging/shared/shared-engine.js'
 import { EVENTS_DIR, LocalEngine } from './staging/local-engine.js'
+import { TMP_DIR } from './staging/load-tree.js'
 import type { HashWorkers } from './staging/hash-workers.js'
 import type { PreparedTree } from './staging/prepared-tree.js'
 import type { StagingStore } from './staging/store.js'
@@ -146,7 +147,7 @@ function createPusher(
   const origin = new URL(config.events.pushUrl).origin
   const pusherOn = (cursor: PushCursor) =>
     new EventPusher({ feed, url: config.events.pushUrl, signer: new WebhookSigner(config.events.secret), cursor, upstream, guard, log, backoff: deps.pushBackoff })
-  if (engine instanceof LocalEngine) return pusherOn(new FilePushCursor(join(config.baseDir, EVENTS_DIR, 'push-cursor.json'), join(config.baseDir, '.tmp'), origin))
+  if (engine instanceof LocalEngine) return pusherOn(new FilePushCursor(join(config.baseDir, EVENTS_DIR, 'push-cursor.json'), join(config.baseDir, TMP_DIR), origin))
   // Shared: every replica has the feed, but only the holder of the fleet's push lock delivers.
   const retryMs = deps.pushLockRetryMs ?? 3000
   const lock = (engine as SharedEngine).pushLock(origin, retryMs)

@@ -3,10 +3,10 @@
 // process that runs the service), finishTreeLoad checks each record and hands it over. Each item's
 // data file is checked against its record after the service is ready (verifyFiles).
 import { readdirSync } from 'node:fs'
-import { readdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { forEachConcurrently } from './concurrently.js'
-import { LoadedRecord, type IndexEntry, type IndexedFields } from './loaded-record.js'
+import { LoadedRecord, itemFilePath, type IndexEntry, type IndexedFields } from './loaded-record.js'
 import { checkFilesInWorker } from './file-check.js'
 import { METADATA_FILE } from './filename.js'
 import { defaultReaders, startReading, type MetadataReading, type ReadAllOptions } from './metadata-reader.js'
@@ -25,6 +25,16 @@ export interface LoadReport {
 }
 
 const PARKED = /^old~([a-z_]+)~(.+)$/
+
+/** The tree's temp area, `{base}/.tmp`: drafts, parked items, metadata being written. */
+export const TMP_DIR = '.tmp'
+
+/** Makes the temp area and recovers what it holds (recoverTemp): the first step on a tree, under its lock. */
+export async function prepareTemp(baseDir: string): Promise<void> {
+  const tmpDir = join(baseDir, TMP_DIR)
+  await mkdir(tmpDir, { recursive: true, mode: 0o750 })
+  await recoverTemp(baseDir, tmpDir)
+}
 
 /**
  * Nothing is in flight at start, so every entry in .tmp is a leftover. A parked old item whose
@@ -144,6 +154,8 @@ export interface StartedLoad {
   readonly names: readonly string[]
   readonly sourceAt: Uint8Array
   readonly sources: readonly Source[]
+  /** `{base}/{source}` for each of `sources`. */
+  readonly sourceDirs: readonly string[]
   readonly reading: MetadataReading
 }
 
@@ -165,6 +177,7 @@ function listSourceEntriesSync(baseDir: string, source: Source): string[] {
  */
 export function startTreeLoad(baseDir: string, options: LoadOptions = {}): StartedLoad {
   const sources = [...SOURCES].sort()
+  const sourceDirs = sources.map((source) => join(baseDir, source))
   const names: string[] = []
   const counts: number[] = []
   for (const source of sources) {
@@ -175,7 +188,7 @@ export function startTreeLoad(baseDir: string, options: LoadOptions = {}): Start
   const sourceAt = new Uint8Array(names.length)
   const paths = new Array<string>(names.length)
   for (let s = 0, i = 0; s < sources.length; s++) {
-    const dir = `${join(baseDir, sources[s]!)}/`
+    const dir = `${sourceDirs[s]!}/`
     for (const end = i + counts[s]!; i < end; i++) {
       sourceAt[i] = s
       paths[i] = `${dir}${names[i]}/${METADATA_FILE}`
@@ -183,7 +196,7 @@ export function startTreeLoad(baseDir: string, options: LoadOptions = {}): Start
   }
   const parallel = names.length >= (options.parallelMinItems ?? PARALLEL_LOAD_MIN_ITEMS)
   const reading = startReading(paths, { ...options, workers: parallel ? (options.workers ?? defaultReaders()) : 0 })
-  return { names, sourceAt, sources, reading }
+  return { names, sourceAt, sources, sourceDirs, reading }
 }
 
 /**
@@ -191,10 +204,9 @@ export function startTreeLoad(baseDir: string, options: LoadOptions = {}): Start
  * orphan. A record the load's own check accepted as parsed is handed over as loaded (LoadedRecord:
  * its text kept, parsed again on first use); one that took zod to accept, whole.
  */
-export async function finishTreeLoad(baseDir: string, load: StartedLoad, add: (entry: IndexEntry) => void): Promise<LoadReport> {
+export async function finishTreeLoad(load: StartedLoad, add: (entry: IndexEntry) => void): Promise<LoadReport> {
   const report: LoadReport = { items: 0, from: 'tree', orphans: [] }
-  const { names, sourceAt, sources } = load
-  const sourceDirs = sources.map((source) => join(baseDir, source))
+  const { names, sourceAt, sources, sourceDirs } = load
   await load.reading.each((i, text, chunk, start, end) => {
     const s = sourceAt[i]!
     const source = sources[s]!
@@ -208,9 +220,8 @@ export async function finishTreeLoad(baseDir: string, load: StartedLoad, add: (e
     if (plain) {
       add(new LoadedRecord(source, name, record.status, record.kind, record.file_size_bytes, record.updated_at, record.expires_at, sourceDirs[s]!, record.filename, chunk, start, end))
     } else {
-      // The tree may have moved since the record was written: the path follows the tree. Joined by
-      // hand: the id and the filename are single components, so path.join's normalising changes nothing.
-      record.file_path = `${sourceDirs[s]!}/${name}/${record.filename}`
+      // The tree may have moved since the record was written: the path follows the tree.
+      record.file_path = itemFilePath(sourceDirs[s]!, name, record.filename)
       add(record)
     }
     report.items++
@@ -220,5 +231,5 @@ export async function finishTreeLoad(baseDir: string, load: StartedLoad, add: (e
 
 /** Reads every item's metadata into `add`, in key order (startTreeLoad, then finishTreeLoad). */
 export async function loadTree(baseDir: string, add: (entry: IndexEntry) => void, options: LoadOptions = {}): Promise<LoadReport> {
-  return finishTreeLoad(baseDir, startTreeLoad(baseDir, options), add)
+  return finishTreeLoad(startTreeLoad(baseDir, options), add)
 }

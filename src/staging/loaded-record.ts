@@ -43,7 +43,7 @@ export class LoadedRecord implements IndexedFields {
 
   /** Follows the tree, as a whole record's does (finishTreeLoad). */
   get file_path(): string {
-    return `${this.sourceDir}/${this.document_id}/${this.filename}`
+    return itemFilePath(this.sourceDir, this.document_id, this.filename)
   }
 
   /** The whole record: its text parsed again, file_path set. */
@@ -53,6 +53,12 @@ export class LoadedRecord implements IndexedFields {
     return record
   }
 }
+
+/**
+ * An item's data file under `{base}/{source}`, wherever the tree is now. Joined by hand: the id and
+ * the stored filename are single path components, so path.join's normalising changes nothing.
+ */
+export const itemFilePath = (sourceDir: string, documentId: string, filename: string): string => `${sourceDir}/${documentId}/${filename}`
 
 /** An item of the index: whole, or as loaded. */
 export type IndexEntry = ItemRecord | LoadedRecord

@@ -15,7 +15,7 @@ import { packPathsShared } from './packed-paths.js'
  * there), instead of readFileSync's fstat and reads. The number of bytes read, or, for a file that
  * fills the room and so may be longer, the whole file.
  */
-export function readMetadataInto(path: string, buffer: Buffer, offset: number): number | Buffer {
+function readMetadataInto(path: string, buffer: Buffer, offset: number): number | Buffer {
   const fd = openSync(path, 'r')
   let n: number
   try {

@@ -7,10 +7,9 @@
 // Nothing else may change the tree once the lock is held, so what the readers read stays true. A
 // tree with an index snapshot is left to the store: the snapshot loads without reading the tree.
 import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SNAPSHOT_FILE } from './index-snapshot.js'
-import { recoverTemp, startTreeLoad, type LoadOptions, type StartedLoad } from './load-tree.js'
+import { prepareTemp, startTreeLoad, type LoadOptions, type StartedLoad } from './load-tree.js'
 import { TreeLock } from './tree-lock.js'
 
 export class PreparedTree {
@@ -26,9 +25,7 @@ export class PreparedTree {
   static async prepare(baseDir: string, options: LoadOptions = {}): Promise<PreparedTree> {
     const lock = await TreeLock.acquire(baseDir)
     try {
-      const tmpDir = join(baseDir, '.tmp')
-      await mkdir(tmpDir, { recursive: true, mode: 0o750 })
-      await recoverTemp(baseDir, tmpDir)
+      await prepareTemp(baseDir)
       const load = existsSync(join(baseDir, SNAPSHOT_FILE)) ? null : startTreeLoad(baseDir, options)
       return new PreparedTree(baseDir, lock, load)
     } catch (err) {

@@ -15,7 +15,7 @@ import { deleteIndexSnapshot, takeIndexSnapshot, writeIndexSnapshot } from './in
 import { ItemIndex } from './item-index.js'
 import { KeyedMutex } from './keyed-mutex.js'
 import { assertTransition, statusChanged } from './lifecycle.js'
-import { fileMatches, finishTreeLoad, loadTree, recoverTemp, verifyFiles, type LoadReport } from './load-tree.js'
+import { TMP_DIR, fileMatches, finishTreeLoad, loadTree, prepareTemp, verifyFiles, type LoadReport } from './load-tree.js'
 import { noEvents, type StagingEventSink } from './event-sink.js'
 import { silentObserver, type StagingObserver } from './observer.js'
 import { QuotaLedger, type QuotaLimits } from './quota.js'
@@ -90,7 +90,7 @@ export class StagingStore {
 
   constructor(private readonly options: StoreOptions) {
     if (options.prepared && options.prepared.baseDir !== options.baseDir) throw new Error(`a tree prepared at ${options.prepared.baseDir} cannot serve a store at ${options.baseDir}`)
-    this.tmpDir = join(options.baseDir, '.tmp')
+    this.tmpDir = join(options.baseDir, TMP_DIR)
     this.quota = new QuotaLedger(options.limits, () => this.index.snapshot().bytes)
     this.observer = options.observer ?? silentObserver
     this.events = options.events ?? noEvents
@@ -130,8 +130,7 @@ export class StagingStore {
     const prepared = this.options.prepared?.take() ?? null
     this.lock ??= prepared?.lock ?? (await TreeLock.acquire(this.options.baseDir))
     try {
-      await mkdir(this.tmpDir, { recursive: true, mode: 0o750 })
-      await recoverTemp(this.options.baseDir, this.tmpDir)
+      if (!prepared) await prepareTemp(this.options.baseDir)
       const put = (entry: IndexEntry) => this.index.put(entry)
       // The snapshot of a clean stop when it holds (and it is deleted either way), else every item.
       const fromSnapshot = prepared?.load ? null : await takeIndexSnapshot(this.options.baseDir, put)
@@ -140,7 +139,7 @@ export class StagingStore {
         fromSnapshot !== null
           ? { items: fromSnapshot, from: 'snapshot', orphans: [] }
           : prepared?.load
-            ? await finishTreeLoad(this.options.baseDir, prepared.load, put)
+            ? await finishTreeLoad(prepared.load, put)
             : await loadTree(this.options.baseDir, put)
       this.loadReport = report
       this.fileCheck = this.checkFilesSoon(report)
