@@ -23,6 +23,9 @@ import { structuredRoutes } from './routes/structured.js'
 import { webhookRoutes } from './routes/webhooks.js'
 import { createServices, type ServiceDeps, type StagingServices } from './services.js'
 
+/** How long after ready the upstream HTTP client is loaded (UpstreamClient.warm). */
+const UPSTREAM_WARM_DELAY_MS = 2000
+
 export interface AppDeps extends ServiceDeps {
   logger?: FastifyBaseLogger
   /** Start the in-process cleanup schedule on ready (default true). */
@@ -111,6 +114,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(webhookRoutes, { services })
   await app.register(metricsRoutes, { services })
 
+  let warmTimer: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {
     const report = await services.engine.init()
     app.log.info({ items: report.items, engine: services.engine.name, ...(report.index ? { index_from: report.index } : {}) }, 'staging store ready')
@@ -122,6 +126,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       if (mismatched.length > 0) app.log.warn({ items: mismatched.slice(0, 100), count: mismatched.length }, 'items whose data file does not match their record left the index; the next sweep removes them as orphans')
     })
     if (deps.schedule !== false) services.cleanupJob.start()
+    // The upstream client's HTTP stack (undici) is loaded a moment after ready, off the start's path
+    // and after the start's own work (the file check begins 1 s after ready); a pull before that waits for it.
+    warmTimer = setTimeout(() => {
+      services.upstream.warm().catch((err: unknown) => app.log.error({ err }, 'loading the upstream HTTP client failed'))
+    }, UPSTREAM_WARM_DELAY_MS).unref()
     await services.pusher?.start()
   })
   // Push stops first: the feed's long-polls end on close, and the loop must not outlive the log.
@@ -129,6 +138,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     await services.pusher?.stop()
   })
   app.addHook('onClose', async () => {
+    clearTimeout(warmTimer)
     await services.cleanupJob.stop()
     await services.upstream.close()
     await services.engine.close()

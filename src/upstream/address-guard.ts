@@ -2,7 +2,7 @@
 // answer and in the address actually connected to, unless the host is allow-listed.
 import { lookup as dnsLookup } from 'node:dns'
 import type { LookupFunction, Socket } from 'node:net'
-import { buildConnector } from 'undici'
+import type { buildConnector } from 'undici'
 import { AppError } from '../errors.js'
 import { isForbiddenAddress, isLocalhostName, matchesRule, parseHostRule, parseIpLiteral, type HostRule } from './address-policy.js'
 import { caOption, type ConnectorOptions, type RequestGuard } from './http-client.js'
@@ -50,8 +50,8 @@ export class AddressGuard implements RequestGuard {
    */
   createConnector(options: ConnectorOptions): buildConnector.connector {
     const base = { timeout: options.timeoutMs, ...caOption(options.ca) }
-    const open = buildConnector({ ...base, lookup: this.lookup } as buildConnector.BuildOptions)
-    const guarded = buildConnector({ ...base, lookup: this.guardedLookup() } as buildConnector.BuildOptions)
+    const open = options.build({ ...base, lookup: this.lookup } as buildConnector.BuildOptions)
+    const guarded = options.build({ ...base, lookup: this.guardedLookup() } as buildConnector.BuildOptions)
     return (opts, callback) => {
       const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80)
       if (this.allows(opts.hostname, port)) return open(opts, callback)

@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream'
 import { rootCertificates } from 'node:tls'
 import { setTimeout as sleepFor } from 'node:timers/promises'
-import { Agent, buildConnector, type Dispatcher } from 'undici'
+import type { Agent, buildConnector, Dispatcher } from 'undici'
 import { AppError } from '../errors.js'
 import { silentObserver, type StagingObserver } from '../staging/observer.js'
 import { meteredBody, readAll, tooLarge } from './response-body.js'
@@ -27,7 +27,11 @@ export interface ConnectorOptions {
   timeoutMs: number
   /** Extra trusted CA certificates (PEM); tests use it for a loopback https fake. */
   ca?: string | Buffer
+  /** undici's buildConnector: the client loads undici itself (UpstreamClient.warm), the guard wraps what this builds. */
+  build: typeof buildConnector
 }
+
+type Undici = typeof import('./undici-stack.js')
 
 export interface UpstreamClientOptions {
   /** Connect, headers and body-idle timeout of one attempt (STAGING_UPSTREAM_TIMEOUT_MS). */
@@ -85,11 +89,24 @@ export class UpstreamClient {
   private readonly observer: StagingObserver
   private readonly backoff: BackoffOptions
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>
+  private undici: Promise<Undici> | null = null
 
   constructor(private readonly options: UpstreamClientOptions) {
     this.observer = options.observer ?? silentObserver
     this.backoff = { baseMs: 250, maxMs: 10_000, retryAfterMaxMs: 30_000, random: Math.random, now: Date.now, ...options.backoff }
     this.sleep = options.sleep ?? ((ms, signal) => sleepFor(ms, undefined, { signal }))
+  }
+
+  /**
+   * Loads undici, once. Evaluating it takes ~50 ms of a start's main thread, so the service asks for
+   * it once it is ready (app.ts) rather than at import; a request before that waits for the load.
+   */
+  warm(): Promise<Undici> {
+    this.undici ??= import('./undici-stack.js').catch((err: unknown) => {
+      this.undici = null
+      throw err
+    })
+    return this.undici
   }
 
   /** Sends a request and answers once a 2xx arrives; anything else is thrown as a catalogue error. */
@@ -131,7 +148,7 @@ export class UpstreamClient {
 
   /** One hop: attempts until a non-retryable answer or the retries run out. */
   private async send(url: URL, headers: Record<string, string>, req: UpstreamRequest): Promise<Dispatcher.ResponseData> {
-    const dispatcher = this.agentFor(req.guard ?? null)
+    const dispatcher = this.agentFor(await this.warm(), req.guard ?? null)
     for (let attempt = 0; ; attempt++) {
       const started = performance.now()
       const seconds = () => (performance.now() - started) / 1000
@@ -213,17 +230,18 @@ export class UpstreamClient {
     return { status: res.statusCode, headers: res.headers, url, contentLength: declared, body }
   }
 
-  private agentFor(guard: RequestGuard | null): Agent {
+  private agentFor(undici: Undici, guard: RequestGuard | null): Agent {
     let agent = this.agents.get(guard)
     if (!agent) {
       const timeoutMs = this.options.timeoutMs
       const ca = this.options.ca
-      agent = new Agent({
+      const buildConnector = undici.buildConnector
+      agent = new undici.Agent({
         connections: 64,
         keepAliveTimeout: 10_000,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        connect: guard ? guard.createConnector({ timeoutMs, ca }) : buildConnector({ timeout: timeoutMs, ...caOption(ca) })
+        connect: guard ? guard.createConnector({ timeoutMs, ca, build: buildConnector }) : buildConnector({ timeout: timeoutMs, ...caOption(ca) })
       })
       this.agents.set(guard, agent)
     }

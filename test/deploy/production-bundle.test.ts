@@ -110,6 +110,40 @@ t.test('the bundled server pulls a URL under the launcher WebAssembly settings (
   t.equal(probe.stdout + probe.stderr, '', 'and this Node knows every one of them')
 })
 
+/** The bundle's files a module loads by static import, itself included (dynamic import() calls are not followed). */
+async function staticClosure(dir: string, roots: string[]): Promise<Set<string>> {
+  const seen = new Set<string>()
+  const visit = async (file: string): Promise<void> => {
+    if (seen.has(file)) return
+    seen.add(file)
+    const text = await readFile(file, 'utf8')
+    for (const m of text.matchAll(/^(?:import|export)\b[^;]*?from\s*"(\.[^"]+)"|^import\s*"(\.[^"]+)"/gm)) {
+      await visit(join(file, '..', m[1] ?? m[2]!))
+    }
+  }
+  for (const root of roots) await visit(join(dir, root))
+  return seen
+}
+
+t.test('a start does not evaluate undici: the upstream client loads it after ready (or at its first request)', async (t) => {
+  const outdir = await bundle()
+  const chunks = await readdir(join(outdir, 'chunks'))
+  const serve = chunks.filter((f) => /^serve-.*\.mjs$/.test(f)).map((f) => join('chunks', f))
+  t.equal(serve.length, 1, 'the service chunk, which the launcher imports once the tree is prepared')
+  const started = await staticClosure(outdir, ['server.mjs', ...serve])
+  const holdsUndici = async (file: string) => (await readFile(file, 'utf8')).includes('llhttp')
+  const loadedAtStart = []
+  for (const file of started) if (await holdsUndici(file)) loadedAtStart.push(file)
+  t.same(loadedAtStart, [], 'no module a start loads holds undici')
+  const stack = chunks.find((f) => /^undici-stack-.*\.mjs$/.test(f))
+  t.ok(stack, 'undici-stack has a chunk of its own')
+  const lazy = await staticClosure(outdir, [join('chunks', stack!)])
+  let found = false
+  for (const file of lazy) if (await holdsUndici(file)) found = true
+  t.ok(found, 'which brings undici with it')
+  t.match(await readFile(join(outdir, serve[0]!), 'utf8'), `import("./${stack}")`, 'and the service imports it dynamically')
+})
+
 t.test('the bundled server runs the shared engine (its lazily loaded chunk)', async (t) => {
   const outdir = await bundle()
   const backends = await sharedBackends(t)

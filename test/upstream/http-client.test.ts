@@ -170,3 +170,19 @@ t.test('a cancelled request stops waiting and is not retried', async (t) => {
   await rejects(t, pending, 'FetchError', 502)
   t.equal(up.requests.length, 1)
 })
+
+t.test('undici is loaded once: by the first request or by warm, whichever comes first', async (t) => {
+  const up = await fakeUpstream(t, (_req, res) => res.end('hello'))
+  const { c } = client(t)
+  // A request on a client nobody warmed loads the stack itself.
+  const res = await c.request({ url: `${up.origin}/first`, upstream: 'http' })
+  t.equal((await readAll(res.body)).toString(), 'hello')
+  const loaded = c.warm()
+  t.equal(c.warm(), loaded, 'the same load every time')
+  t.type((await loaded).Agent, 'function', 'with the agent the requests use')
+  const { c: warmed } = client(t)
+  const early = warmed.warm()
+  const second = await warmed.request({ url: `${up.origin}/second`, upstream: 'http' })
+  t.equal((await readAll(second.body)).toString(), 'hello')
+  t.equal(warmed.warm(), early, 'a request after warm uses the load warm began')
+})
