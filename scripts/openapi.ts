@@ -17,7 +17,7 @@ export async function generateOpenApi(): Promise<Record<string, unknown>> {
   try {
     const app = await buildApp(loadConfig({ LOG_LEVEL: 'silent', STAGING_BASE_DIR: baseDir }), { logger: pino({ level: 'silent' }), schedule: false })
     await app.ready()
-    const doc = structuredClone(app.swagger()) as unknown as Record<string, unknown>
+    const doc = structuredClone(await app.openapiDocument())
     await app.close()
     return doc
   } finally {

@@ -1,10 +1,17 @@
-// OpenAPI from the zod route schemas: @fastify/swagger collects the routes, /openapi.json and /docs serve the result.
-import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
-import type { FastifyInstance } from 'fastify'
+// OpenAPI from the zod route schemas, served at /openapi.json and as Swagger UI at /docs.
+//
+// The document and the page are built on their first request, not at start: registering
+// @fastify/swagger (its OpenAPI builder, yaml, json-schema-resolver) and @fastify/swagger-ui
+// (@fastify/static and a route per asset) took ~50 ms of every start's main thread. This app keeps
+// the options of each route as it is registered; the first request for the document or the page
+// imports both plugins into a second Fastify instance of its own (the docs app), registers the same
+// routes there with a handler that is never called, and from then on /openapi.json is that
+// instance's document and every /docs request is answered by it (fastify.inject).
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify'
 import { jsonSchemaTransformObject } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { PACKAGE_VERSION } from '../version.js'
+import { MAX_PARAM_LENGTH } from './route-not-found.js'
 import { finishDocument } from './openapi-document.js'
 import { BEARER_SCHEME, transformRoute } from './openapi-transform.js'
 
@@ -45,19 +52,38 @@ const openapiDocument = z.looseObject({
   paths: z.looseObject({}).meta({ description: 'Every operation of the service' })
 })
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The OpenAPI document of this app's routes (built on first use). */
+    openapiDocument(): Promise<Record<string, unknown>>
+  }
+}
+
+const DOCS_PREFIX = '/docs'
+/** Request headers the docs app does not need: the connection's own, and credentials. */
+const LOCAL_REQUEST_HEADERS = new Set(['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'authorization', 'cookie'])
+/** Response headers this app's reply sets itself. */
+const LOCAL_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'content-length', 'transfer-encoding', 'date'])
+
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
-  await app.register(swagger, {
-    openapi: OPENAPI_BASE,
-    transform: transformRoute,
-    transformObject: (input) => finishDocument(jsonSchemaTransformObject(input))
+  // Every route registered from here on (the API's plugins come after this), as the swagger plugin would see it.
+  const routes: RouteOptions[] = []
+  app.addHook('onRoute', (route) => {
+    routes.push(route)
   })
-  // validatorUrl false: the page must not send the spec to an online validator.
-  await app.register(swaggerUi, {
-    routePrefix: '/docs',
-    validatorUrl: false,
-    // Grouped by tag in the document's order, collapsed to the operation list; models hidden (each operation shows its own).
-    uiConfig: { docExpansion: 'list', deepLinking: true, defaultModelsExpandDepth: -1, displayRequestDuration: true }
+  let docsApp: Promise<FastifyInstance> | null = null
+  const docs = () => {
+    docsApp ??= buildDocsApp(routes).catch((err: unknown) => {
+      docsApp = null
+      throw err
+    })
+    return docsApp
+  }
+  app.decorate('openapiDocument', async () => (await docs()).swagger() as unknown as Record<string, unknown>)
+  app.addHook('onClose', async () => {
+    if (docsApp) await (await docsApp.catch(() => null))?.close()
   })
+
   app.get('/openapi.json', {
     config: { access: 'public' },
     schema: {
@@ -65,5 +91,51 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       operationId: 'getOpenApi',
       response: { 200: openapiDocument.meta({ description: 'The OpenAPI 3.0 document of this service' }) }
     }
-  }, async () => app.swagger())
+  }, async () => app.openapiDocument())
+
+  // The page and its assets; hidden, as swagger-ui hides its own routes (transformRoute documents GET /docs).
+  const page = { config: { access: 'public' as const }, schema: { hide: true } }
+  const forward = async (request: FastifyRequest, reply: FastifyReply) => {
+    const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => !LOCAL_REQUEST_HEADERS.has(name)))
+    const res = await (await docs()).inject({ method: 'GET', url: request.url, headers: headers as Record<string, string> })
+    // What the docs app does not have is this app's 404 (problem+json), not the docs app's.
+    if (res.statusCode === 404) return reply.callNotFound()
+    for (const [name, value] of Object.entries(res.headers)) {
+      if (!LOCAL_RESPONSE_HEADERS.has(name) && value !== undefined) void reply.header(name, value)
+    }
+    // An empty answer (a redirect, a 304) stays empty: a Buffer would be given a Content-Type.
+    return reply.code(res.statusCode).send(res.rawPayload.length > 0 ? res.rawPayload : undefined)
+  }
+  app.get(DOCS_PREFIX, page, forward)
+  app.get(`${DOCS_PREFIX}/*`, page, forward)
+}
+
+/** The docs app: both plugins as they were registered before, over `routes` (handlers never called). */
+async function buildDocsApp(routes: readonly RouteOptions[]): Promise<FastifyInstance> {
+  const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')])
+  // HEAD routes are among `routes` already; no request ever reaches a schema, so none is compiled.
+  const docs = Fastify({ logger: false, exposeHeadRoutes: false, routerOptions: { maxParamLength: MAX_PARAM_LENGTH } })
+  docs.setValidatorCompiler(() => () => true)
+  docs.setSerializerCompiler(() => (data) => JSON.stringify(data))
+  await docs.register(swagger, {
+    openapi: OPENAPI_BASE,
+    transform: transformRoute,
+    transformObject: (input) => finishDocument(jsonSchemaTransformObject(input))
+  })
+  // validatorUrl false: the page must not send the spec to an online validator.
+  await docs.register(swaggerUi, {
+    routePrefix: DOCS_PREFIX,
+    validatorUrl: false,
+    // Grouped by tag in the document's order, collapsed to the operation list; models hidden (each operation shows its own).
+    uiConfig: { docExpansion: 'list', deepLinking: true, defaultModelsExpandDepth: -1, displayRequestDuration: true }
+  })
+  const unused = async () => {
+    throw new Error('the docs app only describes this route')
+  }
+  for (const route of routes) {
+    if (route.url === DOCS_PREFIX || route.url.startsWith(`${DOCS_PREFIX}/`)) continue
+    docs.route({ method: route.method, url: route.url, schema: route.schema, config: route.config, handler: unused })
+  }
+  await docs.ready()
+  return docs
 }

@@ -1,5 +1,6 @@
 // Requests no route answers: a path no route has is 404 "No such route"; a path that exists with
-// other methods is 405 with `Allow`. The methods come from the routes as they are registered
+// other methods is 405 with `Allow`; a path a wildcard route takes, whose handler found nothing there
+// (reply.callNotFound), is 404. The methods come from the routes as they are registered
 // (onRoute), so a route added anywhere later is covered without a table to keep in step.
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
@@ -33,7 +34,8 @@ export function registerRouteNotFound(app: FastifyInstance): void {
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] as string
     const allowed = routes.allowed(path)
-    if (allowed.length > 0) {
+    // A wildcard route that takes this method and found nothing under it (a docs asset, say) is a 404.
+    if (allowed.length > 0 && !allowed.includes(request.method as HTTPMethod)) {
       const allow = allowed.join(', ')
       reply.header('allow', allow)
       request.problemCode = 'MethodNotAllowed'

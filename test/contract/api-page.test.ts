@@ -88,3 +88,44 @@ t.test('/docs serves the page', async (t) => {
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /text\/html/)
 })
+
+t.test('the page, its assets and the document, answered by the docs app as before', async (t) => {
+  const { app } = await buildTestApp(t)
+  const spec = await app.inject({ method: 'GET', url: '/openapi.json' })
+  t.equal(spec.statusCode, 200)
+  const served = spec.json() as { paths: Record<string, unknown> }
+  t.same(served, await app.openapiDocument(), '/openapi.json is the document the docs app built')
+  t.ok(served.paths['/docs'], 'which documents the page (GET /docs)')
+  t.notOk(Object.keys(served.paths).some((p) => p.startsWith('/docs/')), 'and none of its assets')
+
+  const page = await app.inject({ method: 'GET', url: '/docs' })
+  t.equal(page.statusCode, 200)
+  t.match(page.body, /swagger-ui/i)
+  const head = await app.inject({ method: 'HEAD', url: '/docs' })
+  t.equal(head.statusCode, 200)
+  t.equal(head.body, '', 'HEAD: no body')
+  t.equal(head.headers['content-length'], String(Buffer.byteLength(page.body)), 'but the length of the page')
+
+  const css = await app.inject({ method: 'GET', url: '/docs/static/swagger-ui.css' })
+  t.equal(css.statusCode, 200)
+  t.match(css.headers['content-type'], /text\/css/)
+  t.ok(css.headers.etag, 'assets carry their ETag')
+  const again = await app.inject({ method: 'GET', url: '/docs/static/swagger-ui.css', headers: { 'if-none-match': String(css.headers.etag) } })
+  t.equal(again.statusCode, 304, 'and a conditional request is answered 304')
+  t.equal(again.body, '')
+
+  const redirect = await app.inject({ method: 'GET', url: '/docs/static/index.html' })
+  t.equal(redirect.statusCode, 302)
+  t.equal(redirect.headers.location, '/docs/')
+  t.equal(redirect.headers['content-type'], undefined, 'an empty answer gets no Content-Type')
+
+  for (const url of ['/docs/nope', '/docs/static/nope.js']) {
+    const missing = await app.inject({ method: 'GET', url })
+    t.equal(missing.statusCode, 404, `${url}: not found`)
+    t.match(missing.headers['content-type'], /application\/problem\+json/)
+    t.equal(missing.json().code, 'NotFound')
+  }
+  const post = await app.inject({ method: 'POST', url: '/docs/json' })
+  t.equal(post.statusCode, 405, 'another method is still 405')
+  t.equal(post.headers.allow, 'GET, HEAD')
+})
