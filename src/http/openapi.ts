@@ -93,8 +93,9 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     }
   }, async () => app.openapiDocument())
 
-  // The page and its assets; hidden, as swagger-ui hides its own routes (transformRoute documents GET /docs).
-  const page = { config: { access: 'public' as const }, schema: { hide: true } }
+  // The page and its assets. The docs app skips these two routes (its swagger-ui registers its own,
+  // hidden, and transformRoute documents GET /docs), so they need no schema here.
+  const page = { config: { access: 'public' as const } }
   const forward = async (request: FastifyRequest, reply: FastifyReply) => {
     const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => !LOCAL_REQUEST_HEADERS.has(name)))
     const res = await (await docs()).inject({ method: 'GET', url: request.url, headers: headers as Record<string, string> })
