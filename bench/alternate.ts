@@ -5,6 +5,7 @@
 //
 //   node --import tsx bench/alternate.ts --old ../other-checkout --new . [--case upload|pull|small]
 //                                         [--pairs 8] [--mib 512] [--seconds 3] [--connections 32] [--fresh]
+//                                         [--transfers 1]
 //
 // Each checkout needs `npm run build` (its dist/server.js). upload: multipart POSTs of --mib with
 // curl, pull: JSON pulls of --mib from a loopback file server, each item deleted after it is
@@ -13,10 +14,15 @@
 // --fresh: every measurement in a server process of its own, started for it and stopped after it, so
 // each is the first of its process (nothing warmed, as in the harness's first round) and each peak RSS
 // is that one measurement's.
+// --transfers N (upload, pull): each measurement is N bodies in a row, its figure their median; with
+// --fresh, N bodies per process, as the harness sends five rounds to one process.
+// The servers run with --trace-gc: each pair also prints the full GCs (Mark-Compact) each build ran
+// during its measurement, which is where a GC storm shows (README: Performance).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { Agent, request } from 'undici'
 import { waitHealthy } from '../test/proofs/server-bundle.js'
@@ -31,6 +37,8 @@ interface Server {
   name: string
   child: ChildProcess
   port: number
+  /** Mark-Compact lines the server's --trace-gc has printed so far. */
+  fullGcs: number
 }
 
 const { values: opts } = parseArgs({
@@ -42,7 +50,8 @@ const { values: opts } = parseArgs({
     mib: { type: 'string', default: '512' },
     seconds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
-    fresh: { type: 'boolean', default: false }
+    fresh: { type: 'boolean', default: false },
+    transfers: { type: 'string', default: '1' }
   }
 })
 if (!opts.old || !['upload', 'pull', 'small'].includes(opts.case!)) {
@@ -66,13 +75,19 @@ function exec(cmd: string, args: string[]): Promise<string> {
 
 async function startServer(name: string, checkout: string, env: Record<string, string>, base = join(work, name)): Promise<Server> {
   const port = await freePort()
-  const child = spawn(process.execPath, [join(resolve(checkout), 'dist/server.js')], {
+  const child = spawn(process.execPath, ['--trace-gc', join(resolve(checkout), 'dist/server.js')], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: String(port), STAGING_BASE_DIR: base, LOG_LEVEL: 'warn', ...env },
-    stdio: 'inherit'
+    stdio: ['ignore', 'pipe', 'inherit']
   })
   children.push(child)
+  const server: Server = { name, child, port, fullGcs: 0 }
+  // GC traces are counted; the server's own lines (warnings) pass through.
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.includes(': Mark-Compact ')) server.fullGcs++
+    else if (!/^\[\d+:0x[0-9a-f]+\]/.test(line)) console.log(line)
+  })
   await waitHealthy(port, child)
-  return { name, child, port }
+  return server
 }
 
 let serial = 0
@@ -131,19 +146,25 @@ try {
     pullUrl = `http://127.0.0.1:${files.port}/source.bin`
   }
   const env: Record<string, string> = pullUrl ? { STAGING_HTTP_ALLOW_HOSTS: new URL(pullUrl).host } : {}
-  const measure = (s: Server) => (opts.case === 'small' ? smallUploads(s) : oneLarge(s, source, pullUrl))
+  const transfers = Math.max(1, Number(opts.transfers))
+  const measure = async (s: Server) => {
+    if (opts.case === 'small') return smallUploads(s)
+    const rates: number[] = []
+    for (let i = 0; i < transfers; i++) rates.push(await oneLarge(s, source, pullUrl))
+    return median(rates)
+  }
   const unit = opts.case === 'small' ? 'req/s' : 'MB/s'
   const hwmMiB = (s: Server) => memoryOf(s.child.pid!).hwm / MIB
   const checkouts = { old: opts.old, new: opts.new! }
   /** One measurement of `name`'s build: in its long-running server, or (--fresh) in a process of its own. */
-  let run: (name: 'old' | 'new') => Promise<{ value: number; hwm: number | null }>
+  let run: (name: 'old' | 'new') => Promise<{ value: number; hwm: number | null; fullGcs: number }>
   let servers: Record<'old' | 'new', Server> | null = null
   if (opts.fresh) {
     run = async (name) => {
       const server = await startServer(name, checkouts[name], env, join(work, `${name}-${serial}`))
       try {
         const value = await measure(server)
-        return { value, hwm: hwmMiB(server) }
+        return { value, hwm: hwmMiB(server), fullGcs: server.fullGcs }
       } finally {
         await stopServer(server)
       }
@@ -153,22 +174,28 @@ try {
     // Warm both (JIT, the first pages of the heap and of the hash worker), unmeasured.
     await measure(servers.old)
     await measure(servers.new)
-    run = async (name) => ({ value: await measure(servers![name]), hwm: null })
+    run = async (name) => {
+      const server = servers![name]
+      const before = server.fullGcs
+      return { value: await measure(server), hwm: null, fullGcs: server.fullGcs - before }
+    }
   }
   const ratios: number[] = []
   const peaks: Record<'old' | 'new', number[]> = { old: [], new: [] }
   for (let i = 0; i < Number(opts.pairs); i++) {
     const order: ('old' | 'new')[] = i % 2 === 0 ? ['old', 'new'] : ['new', 'old']
     const got: Record<string, number> = {}
+    const gcs: Record<string, number> = {}
     for (const name of order) {
-      const { value, hwm } = await run(name)
+      const { value, hwm, fullGcs } = await run(name)
       got[name] = value
+      gcs[name] = fullGcs
       if (hwm !== null) peaks[name].push(hwm)
     }
     const ratio = got.new! / got.old!
     ratios.push(ratio)
     const rss = opts.fresh ? `; peak RSS old ${peaks.old.at(-1)!.toFixed(1)} new ${peaks.new.at(-1)!.toFixed(1)} MiB` : ''
-    console.log(`pair ${i + 1}: old ${got.old!.toFixed(0)} new ${got.new!.toFixed(0)} ${unit}, new/old ${ratio.toFixed(3)}${rss}`)
+    console.log(`pair ${i + 1}: old ${got.old!.toFixed(0)} new ${got.new!.toFixed(0)} ${unit}, new/old ${ratio.toFixed(3)}; full GCs old ${gcs.old} new ${gcs.new}${rss}`)
   }
   ratios.sort((a, b) => a - b)
   const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)}`

@@ -1,7 +1,8 @@
 // The production build's entry points (scripts/bundle.mjs: dist/server.js and dist/cli.js bundled with
 // their dependencies) as a process: it starts, serves the API and the docs, stages a file, and at a
 // clean stop (SIGTERM) writes the index snapshot that the next start loads; pulls a URL through undici
-// under the launcher's WebAssembly flags (baseline compiler only); and the shared engine, a
+// under the launcher's V8 flags (WebAssembly on the baseline compiler only, a fixed heap growth
+// factor, which V8 must honour when set at run time); and the shared engine, a
 // chunk of its own loaded only when STAGING_STORAGE=shared, runs from it on PostgreSQL and s3rver.
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -108,6 +109,16 @@ t.test('the bundled server pulls a URL under the launcher WebAssembly settings (
   t.ok(flags?.includes('--no-wasm-tier-up'), 'the launcher sets the WebAssembly flags')
   const probe = await run(process.execPath, ['-e', `require('node:v8').setFlagsFromString(${JSON.stringify(flags)})`])
   t.equal(probe.stdout + probe.stderr, '', 'and this Node knows every one of them')
+
+  // The heap flag works only if V8 reads it at each full GC, after the launcher set it at run time
+  // (README: Performance, GC storms): a child that sets the launcher's flags, then keeps allocating
+  // until full GCs run, must print every new old-generation limit with the factor 3.0.
+  t.ok(flags?.includes('--heap-growing-percent=200'), 'the launcher fixes the old generation growth factor')
+  const allocate = `require('node:v8').setFlagsFromString(${JSON.stringify(flags)}); const kept = []; for (let i = 0; i < 2e6; i++) kept.push({ i, s: 'item-' + i })`
+  const traced = await run(process.execPath, ['--trace-gc-verbose', '-e', allocate], { maxBuffer: 64 * 1024 * 1024 })
+  const factors = [...traced.stdout.matchAll(/\[HeapController\] Limit: .*\((\d+\.\d+)\)/g)].map((m) => m[1])
+  t.ok(factors.length > 0, 'full GCs ran and set new limits')
+  t.same([...new Set(factors)], ['3.0'], 'each limit is 3x the live old generation')
 })
 
 /** The bundle's files a module loads by static import, itself included (dynamic import() calls are not followed). */
