@@ -49,11 +49,12 @@ process.env.UV_THREADPOOL_SIZE ??= '16'
 // undici parses HTTP in WebAssembly (llhttp). Left to itself V8 recompiles that parser with TurboFan
 // once it runs hot, during the first large pull, and the compiler's scratch memory (~36 MiB of a V8
 // worker thread's malloc arena) stays resident for good. The baseline code parses a body as fast.
-// The old generation may grow to 3x its live size before a full GC starts. V8 picks that factor after
-// each full GC (1.1x to 4x), and every socket read's 64 KiB ArrayBuffer counts against the limit until
-// a scavenge frees it (up to ~32 MiB at a time). With the ~20 MiB a running service holds, a factor
-// of 1.1-1.3 left less room than that: a full GC every 50-70 ms for the rest of each large transfer.
-require('node:v8').setFlagsFromString('--no-wasm-dynamic-tiering --no-wasm-tier-up --heap-growing-percent=200')
+// The old generation may grow to 4x its live size before a full GC starts (V8's own ceiling). V8 picks
+// that factor after each full GC (1.1x to 4x), and every socket read's 64 KiB ArrayBuffer counts
+// against the limit until a scavenge frees it (up to ~32 MiB at a time). With the ~14-20 MiB a running
+// service holds, a factor of 1.1-1.3 left less room than that: a full GC every 50-70 ms for the rest
+// of each large transfer (README: Performance, Full-GC storms).
+require('node:v8').setFlagsFromString('--no-wasm-dynamic-tiering --no-wasm-tier-up --heap-growing-percent=300')
 import('./${bundle}').catch((err) => {
   process.stderr.write(\`apex-staging: \${err && err.stack ? err.stack : err}\\n\`)
   process.exit(1)

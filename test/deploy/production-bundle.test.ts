@@ -111,14 +111,15 @@ t.test('the bundled server pulls a URL under the launcher WebAssembly settings (
   t.equal(probe.stdout + probe.stderr, '', 'and this Node knows every one of them')
 
   // The heap flag works only if V8 reads it at each full GC, after the launcher set it at run time
-  // (README: Performance, GC storms): a child that sets the launcher's flags, then keeps allocating
-  // until full GCs run, must print every new old-generation limit with the factor 3.0.
-  t.ok(flags?.includes('--heap-growing-percent=200'), 'the launcher fixes the old generation growth factor')
-  const allocate = `require('node:v8').setFlagsFromString(${JSON.stringify(flags)}); const kept = []; for (let i = 0; i < 2e6; i++) kept.push({ i, s: 'item-' + i })`
+  // (README: Performance, Full-GC storms). 4x is also what V8 itself picks in an allocating loop, so
+  // the probe sets another value at run time: a child that keeps allocating until full GCs run must
+  // print every new old-generation limit with that factor (2.5), where V8 left alone prints 4.0.
+  t.ok(flags?.includes('--heap-growing-percent=300'), 'the launcher fixes the old generation growth factor at 4x')
+  const allocate = `require('node:v8').setFlagsFromString('--heap-growing-percent=150'); const kept = []; for (let i = 0; i < 2e6; i++) kept.push({ i, s: 'item-' + i })`
   const traced = await run(process.execPath, ['--trace-gc-verbose', '-e', allocate], { maxBuffer: 64 * 1024 * 1024 })
   const factors = [...traced.stdout.matchAll(/\[HeapController\] Limit: .*\((\d+\.\d+)\)/g)].map((m) => m[1])
   t.ok(factors.length > 0, 'full GCs ran and set new limits')
-  t.same([...new Set(factors)], ['3.0'], 'each limit is 3x the live old generation')
+  t.same([...new Set(factors)], ['2.5'], 'V8 honours the growth factor set at run time')
 })
 
 /** The bundle's files a module loads by static import, itself included (dynamic import() calls are not followed). */
