@@ -146,11 +146,11 @@ try {
     pullUrl = `http://127.0.0.1:${files.port}/source.bin`
   }
   const env: Record<string, string> = pullUrl ? { STAGING_HTTP_ALLOW_HOSTS: new URL(pullUrl).host } : {}
-  const transfers = Math.max(1, Number(opts.transfers))
+  const once = (s: Server) => (opts.case === 'small' ? smallUploads(s) : oneLarge(s, source, pullUrl))
+  const transfers = opts.case === 'small' ? 1 : Math.max(1, Number(opts.transfers))
   const measure = async (s: Server) => {
-    if (opts.case === 'small') return smallUploads(s)
     const rates: number[] = []
-    for (let i = 0; i < transfers; i++) rates.push(await oneLarge(s, source, pullUrl))
+    for (let i = 0; i < transfers; i++) rates.push(await once(s))
     return median(rates)
   }
   const unit = opts.case === 'small' ? 'req/s' : 'MB/s'
@@ -172,8 +172,8 @@ try {
   } else {
     servers = { old: await startServer('old', opts.old, env), new: await startServer('new', opts.new!, env) }
     // Warm both (JIT, the first pages of the heap and of the hash worker), unmeasured.
-    await measure(servers.old)
-    await measure(servers.new)
+    await once(servers.old)
+    await once(servers.new)
     run = async (name) => {
       const server = servers![name]
       const before = server.fullGcs

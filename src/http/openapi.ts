@@ -46,7 +46,7 @@ export const OPENAPI_BASE = {
   }
 }
 
-const openapiDocument = z.looseObject({
+const openapiDocumentSchema = z.looseObject({
   openapi: z.string().meta({ description: 'OpenAPI version of the document', example: '3.0.3' }),
   info: z.looseObject({}).meta({ description: 'Title, version and description of the API' }),
   paths: z.looseObject({}).meta({ description: 'Every operation of the service' })
@@ -89,7 +89,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     schema: {
       summary: 'This OpenAPI document as JSON',
       operationId: 'getOpenApi',
-      response: { 200: openapiDocument.meta({ description: 'The OpenAPI 3.0 document of this service' }) }
+      response: { 200: openapiDocumentSchema.meta({ description: 'The OpenAPI 3.0 document of this service' }) }
     }
   }, async () => app.openapiDocument())
 
