@@ -3,6 +3,7 @@
 // `apex-staging serve` both come here.
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
+import { governHeapGrowth } from './heap-growth.js'
 import { logProcessEvents } from './process-events.js'
 import type { PreparedTree } from './staging/prepared-tree.js'
 import { TreeLockedError } from './staging/tree-lock.js'
@@ -19,6 +20,8 @@ async function main(env: NodeJS.ProcessEnv, early: Promise<PreparedTree | null>)
     }
     throw err
   }
+  // From the tree's load on: the old generation's room after each full GC (heap-growth.ts).
+  governHeapGrowth()
   // Another process holding the tree rejects here: TreeLockedError.
   const prepared = await early
   let app
