@@ -17,7 +17,7 @@
 // --transfers N (upload, pull): each measurement is N bodies in a row, its figure their median; with
 // --fresh, N bodies per process, as the harness sends five rounds to one process.
 // The servers run with --trace-gc: each pair also prints the full GCs (Mark-Compact) each build ran
-// during its measurement, which is where a GC storm shows (README: Performance).
+// during its measurement, which is where a GC storm shows (bench/RESULTS.md: Full-GC storms).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

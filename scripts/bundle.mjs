@@ -1,5 +1,5 @@
 // The production build's output: the entry points bundled with their dependencies, so a start loads
-// one file instead of ~700 module files (README: Performance), behind two small CommonJS launchers.
+// one file instead of ~700 module files (bench/RESULTS.md), behind two small CommonJS launchers.
 //
 //   dist/server.js, dist/cli.js   CommonJS launchers: they set UV_THREADPOOL_SIZE (default 16) and
 //                                 import the bundle. libuv sizes its pool once, at its first job, and
@@ -53,7 +53,7 @@ process.env.UV_THREADPOOL_SIZE ??= '16'
 // that factor after each full GC (1.1x to 4x), and every socket read's 64 KiB ArrayBuffer counts
 // against the limit until a scavenge frees it (up to ~32 MiB at a time). With the ~14-20 MiB a running
 // service holds, a factor of 1.1-1.3 left less room than that: a full GC every 50-70 ms for the rest
-// of each large transfer (README: Performance, Full-GC storms). The served process then sets the factor
+// of each large transfer (bench/RESULTS.md: Full-GC storms). The served process then sets the factor
 // again after each full GC (src/heap-growth.ts): 4x while the live heap is small, less for a large index.
 require('node:v8').setFlagsFromString('--no-wasm-dynamic-tiering --no-wasm-tier-up --heap-growing-percent=300')
 import('./${bundle}').catch((err) => {

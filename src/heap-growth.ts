@@ -2,14 +2,14 @@
 // after every full GC. The launchers start the process at 4x (V8's ceiling), because a large
 // transfer's socket buffers count against that limit until a scavenge frees them, up to ~32 MiB at a
 // time: with the ~14-20 MiB a running service holds, less room meant a full GC every 50-70 ms
-// (README: Performance, Full-GC storms). But 4x of a large live heap is mostly garbage held as
+// (bench/RESULTS.md: Full-GC storms). But 4x of a large live heap is mostly garbage held as
 // resident memory: at 100k items and more (60-150 MiB live) a burst of small uploads grew the old
 // generation to 4x before a full GC ran. So the room is what the socket buffers need, or half the
 // live heap, whichever is more: 4x at ~24 MiB live, 2x at 72 MiB, 1.5x from 144 MiB on.
 import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks'
 import { getHeapStatistics, setFlagsFromString } from 'node:v8'
 
-/** Room past the live heap that large transfers need (README: Full-GC storms: 4x of ~18 MiB never stormed). */
+/** Room past the live heap that large transfers need (bench/RESULTS.md, Full-GC storms: 4x of ~18 MiB never stormed). */
 export const HEAP_ROOM_BYTES = 72 * 1024 * 1024
 
 /** V8's ceiling (4x), and half the live heap: the bounds of the growth. */

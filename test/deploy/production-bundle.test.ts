@@ -111,7 +111,7 @@ t.test('the bundled server pulls a URL under the launcher WebAssembly settings (
   t.equal(probe.stdout + probe.stderr, '', 'and this Node knows every one of them')
 
   // The heap flag works only if V8 reads it at each full GC, after the launcher set it at run time
-  // (README: Performance, Full-GC storms). 4x is also what V8 itself picks in an allocating loop, so
+  // (bench/RESULTS.md: Full-GC storms). 4x is also what V8 itself picks in an allocating loop, so
   // the probe sets another value at run time: a child that keeps allocating until full GCs run must
   // print every new old-generation limit with that factor (2.5), where V8 left alone prints 4.0.
   t.ok(flags?.includes('--heap-growing-percent=300'), 'the launcher fixes the old generation growth factor at 4x')
