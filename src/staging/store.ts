@@ -69,6 +69,8 @@ export class StagingStore {
   readonly tmpDir: string
   private readonly mutex = new KeyedMutex()
   private readonly drafts = new Set<Draft>()
+  /** When the last draft was opened (clock ms); -Infinity: never. */
+  private lastDraftAt = -Infinity
   private readonly dirSync = new DirSyncBatcher()
   /** Source directories made (and their entry fsynced) or being made, so a commit skips the mkdir. */
   private readonly sourceDirs = new Map<string, Promise<void>>()
@@ -231,7 +233,13 @@ export class StagingStore {
     return new Set([...this.drafts].map((d) => d.dir))
   }
 
+  /** Whether a write is in flight, or one began within the last `quietMs` (the sweep yields to them). */
+  writing(quietMs: number): boolean {
+    return this.drafts.size > 0 || this.options.clock.now() - this.lastDraftAt < quietMs
+  }
+
   async openDraft(): Promise<Draft> {
+    this.lastDraftAt = this.options.clock.now()
     const draft = new Draft(join(this.tmpDir, `draft-${randomUUID()}`), this.quota.reserve(), (d) => this.drafts.delete(d), this.hashWorkers)
     this.drafts.add(draft)
     try {

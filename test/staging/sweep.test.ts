@@ -1,7 +1,9 @@
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { buildTestApp, HOUR, upload } from '../helper.js'
+import type { LocalEngine } from '../../src/staging/local-engine.js'
+import { SWEEP_CONCURRENCY, SWEEP_QUIET_MS } from '../../src/staging/sweep.js'
+import { buildTestApp, FakeClock, HOUR, tempDir, upload } from '../helper.js'
 
 async function setUp(t: Parameters<typeof buildTestApp>[0]) {
   const ctx = await buildTestApp(t, { STAGING_FAILED_RETENTION_HOURS: '24', STAGING_ABANDONED_AFTER_HOURS: '72' })
@@ -106,4 +108,58 @@ t.test('concurrent sweeps never overlap', async (t) => {
   ])
   t.equal(a.json().removed + b.json().removed, 20, 'each item removed exactly once')
   t.equal(a.json().errors + b.json().errors, 0)
+})
+
+t.test('a sweep yields to writes: 64 removals in flight beside one, 256 without', async (t) => {
+  // 600 failed items written into the tree before the start, as the load finds them: the first 300
+  // expired a day ago, the others expire in an hour.
+  const baseDir = await tempDir(t)
+  const now = new FakeClock().now()
+  const iso = (ms: number) => new Date(ms).toISOString()
+  for (let i = 0; i < 600; i++) {
+    const id = `OLD-${String(i).padStart(3, '0')}`
+    const dir = join(baseDir, 'http', id)
+    await mkdir(dir, { recursive: true })
+    await writeFile(join(dir, 'doc.bin'), 'x')
+    const record = {
+      document_id: id, source: 'http', kind: 'document', status: 'failed',
+      created_at: iso(now - 49 * HOUR), updated_at: iso(now - 48 * HOUR),
+      file_path: join(dir, 'doc.bin'), filename: 'doc.bin', original_filename: 'doc.bin',
+      content_type: 'application/octet-stream', file_size_bytes: 1,
+      sha256: '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881',
+      source_location: `http://files.example/${id}`, error: 'failed', expires_at: iso(now + (i < 300 ? -24 : 1) * HOUR)
+    }
+    await writeFile(join(dir, '.metadata.json'), JSON.stringify(record))
+  }
+  const { app, clock } = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
+  const store = (app.staging.engine as LocalEngine).store
+  t.equal(store.index.size, 600)
+  // The most removals in flight at once, counted around the store's own.
+  let active = 0
+  let most = 0
+  const remove = store.remove.bind(store)
+  store.remove = async (...args: Parameters<typeof remove>) => {
+    most = Math.max(most, ++active)
+    try {
+      return await remove(...args)
+    } finally {
+      active--
+    }
+  }
+  const sweep = async () => (await app.inject({ method: 'POST', url: '/v1/cleanup' })).json() as { removed: number; errors: number }
+
+  // A write in flight (its draft open, as during an upload).
+  const draft = await store.openDraft()
+  t.match(await sweep(), { removed: 300, errors: 0 })
+  t.equal(most, SWEEP_CONCURRENCY.writing, `${SWEEP_CONCURRENCY.writing} in flight at most beside a write`)
+  await draft.discard()
+  t.ok(store.writing(SWEEP_QUIET_MS), 'a write that just ended still counts')
+
+  // Two hours on: no write for longer than the quiet time, and the other 300 have expired.
+  clock.advance(2 * HOUR)
+  t.notOk(store.writing(SWEEP_QUIET_MS))
+  most = 0
+  t.match(await sweep(), { removed: 300, errors: 0 })
+  t.equal(most, SWEEP_CONCURRENCY.idle, `${SWEEP_CONCURRENCY.idle} in flight while nothing else writes`)
+  t.equal(store.index.size, 0)
 })
