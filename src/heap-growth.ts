@@ -28,7 +28,7 @@ type GcEntry = PerformanceEntry & { detail?: { kind?: number } }
 
 export interface HeapGrowthOptions {
   roomBytes?: number
-  /** Called when the growth changes (tests; the service logs it at debug). */
+  /** Called when the growth changes (the tests watch it). */
   onChange?: (percent: number, liveBytes: number) => void
 }
 
