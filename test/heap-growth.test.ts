@@ -2,10 +2,12 @@
 // a process whose live heap grows, as the served process's does with its index.
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { HEAP_ROOM_BYTES, growthPercent } from '../src/heap-growth.js'
 
 const MiB = 1024 * 1024
+const run = promisify(execFile)
 
 t.test('the room is what large transfers need or half the live heap, within 1.5x and 4x', async (t) => {
   t.equal(growthPercent(0), 300, 'nothing measured yet: the launchers\' 4x')
@@ -42,11 +44,7 @@ t.test('V8 takes each new growth from the next full GC on', async (t) => {
       else setTimeout(() => process.stderr.write('CHANGES ' + JSON.stringify(changes) + '\\n'), 50)
     }
     step()`
-  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', '--trace-gc-verbose', '--input-type=module', '-e', program], { maxBuffer: 64 * MiB, encoding: 'utf8' }, (err, stdout, stderr) =>
-      err ? reject(Object.assign(err, { stderr })) : resolve({ stdout, stderr })
-    )
-  })
+  const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', '--trace-gc-verbose', '--input-type=module', '-e', program], { maxBuffer: 64 * MiB })
   const factors = [...stdout.matchAll(/\[HeapController\] Limit: .*\((\d+\.\d+)\)/g)].map((m) => m[1])
   const changes = JSON.parse(/CHANGES (.*)/.exec(stderr)?.[1] ?? 'null') as number[] | null
   t.ok(factors.length >= 3, `full GCs ran and set new limits (${factors.join(', ')})`)

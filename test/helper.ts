@@ -1,5 +1,5 @@
 // Builds an app on a fresh temp staging tree with a controllable clock; every test app goes through here.
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +8,7 @@ import { pino } from 'pino'
 import { buildApp, type AppDeps } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import type { Clock } from '../src/staging/clock.js'
+import type { ItemRecord, Source } from '../src/staging/record.js'
 
 export interface TapLike {
   teardown(fn: () => unknown): void
@@ -100,4 +101,33 @@ export async function freePort(): Promise<number> {
 /** What is stored in a tree: its entries minus the tree's own dot-entries (.tmp, .lock, .events). */
 export async function storedEntries(baseDir: string): Promise<string[]> {
   return (await readdir(baseDir)).filter((n) => !n.startsWith('.'))
+}
+
+/** A valid record for an item written into a tree by hand (its data file: writeTreeItem's doc.pdf). */
+export const itemRecord = (source: Source, id: string, extra: Partial<ItemRecord> = {}): ItemRecord => ({
+  document_id: id,
+  source,
+  kind: 'document',
+  status: 'active',
+  created_at: '2026-01-05T10:30:00.000Z',
+  updated_at: '2026-01-05T10:30:00.000Z',
+  file_path: `/elsewhere/${source}/${id}/doc.pdf`,
+  filename: 'doc.pdf',
+  original_filename: 'dóc ünïcode.pdf',
+  content_type: 'application/pdf',
+  file_size_bytes: 3,
+  sha256: 'a'.repeat(64),
+  source_location: null,
+  error: null,
+  expires_at: null,
+  ...extra
+})
+
+/** Writes an item straight into a stopped service's tree: doc.pdf ("pdf") and its metadata text (null: unreadable, a directory in its place). */
+export async function writeTreeItem(baseDir: string, source: Source, id: string, metadata: string | null): Promise<void> {
+  const dir = join(baseDir, source, id)
+  await mkdir(dir, { recursive: true })
+  await writeFile(join(dir, 'doc.pdf'), 'pdf')
+  if (metadata === null) await mkdir(join(dir, '.metadata.json'))
+  else await writeFile(join(dir, '.metadata.json'), metadata)
 }

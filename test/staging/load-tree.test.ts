@@ -11,36 +11,9 @@ import { loadTree, verifyFiles, type LoadOptions, type VerifyOptions } from '../
 import { wholeRecord } from '../../src/staging/loaded-record.js'
 import { readAllMetadata } from '../../src/staging/metadata-reader.js'
 import type { ItemRecord, Source } from '../../src/staging/record.js'
-import { tempDir } from '../helper.js'
+import { itemRecord as record, tempDir, writeTreeItem as writeItem } from '../helper.js'
 
 const execFileAsync = promisify(execFile)
-
-const record = (source: Source, id: string, extra: Partial<ItemRecord> = {}): ItemRecord => ({
-  document_id: id,
-  source,
-  kind: 'document',
-  status: 'active',
-  created_at: '2026-01-05T10:30:00.000Z',
-  updated_at: '2026-01-05T10:30:00.000Z',
-  file_path: `/elsewhere/${source}/${id}/doc.pdf`,
-  filename: 'doc.pdf',
-  original_filename: 'dóc ünïcode.pdf',
-  content_type: 'application/pdf',
-  file_size_bytes: 3,
-  sha256: 'a'.repeat(64),
-  source_location: null,
-  error: null,
-  expires_at: null,
-  ...extra
-})
-
-async function writeItem(baseDir: string, source: Source, id: string, metadata: string | null): Promise<void> {
-  const dir = join(baseDir, source, id)
-  await mkdir(dir, { recursive: true })
-  await writeFile(join(dir, 'doc.pdf'), 'pdf')
-  if (metadata === null) await mkdir(join(dir, '.metadata.json'))
-  else await writeFile(join(dir, '.metadata.json'), metadata)
-}
 
 async function load(baseDir: string, options: LoadOptions) {
   const records: ItemRecord[] = []

@@ -1,9 +1,9 @@
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import type { LocalEngine } from '../../src/staging/local-engine.js'
+import { iso } from '../../src/staging/clock.js'
 import { SWEEP_CONCURRENCY, SWEEP_QUIET_MS } from '../../src/staging/sweep.js'
-import { buildTestApp, FakeClock, HOUR, tempDir, upload } from '../helper.js'
+import { buildTestApp, FakeClock, HOUR, itemRecord, tempDir, upload, writeTreeItem } from '../helper.js'
 
 async function setUp(t: Parameters<typeof buildTestApp>[0]) {
   const ctx = await buildTestApp(t, { STAGING_FAILED_RETENTION_HOURS: '24', STAGING_ABANDONED_AFTER_HOURS: '72' })
@@ -115,24 +115,13 @@ t.test('a sweep yields to writes: 64 removals in flight beside one, 256 without'
   // expired a day ago, the others expire in an hour.
   const baseDir = await tempDir(t)
   const now = new FakeClock().now()
-  const iso = (ms: number) => new Date(ms).toISOString()
   for (let i = 0; i < 600; i++) {
     const id = `OLD-${String(i).padStart(3, '0')}`
-    const dir = join(baseDir, 'http', id)
-    await mkdir(dir, { recursive: true })
-    await writeFile(join(dir, 'doc.bin'), 'x')
-    const record = {
-      document_id: id, source: 'http', kind: 'document', status: 'failed',
-      created_at: iso(now - 49 * HOUR), updated_at: iso(now - 48 * HOUR),
-      file_path: join(dir, 'doc.bin'), filename: 'doc.bin', original_filename: 'doc.bin',
-      content_type: 'application/octet-stream', file_size_bytes: 1,
-      sha256: '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881',
-      source_location: `http://files.example/${id}`, error: 'failed', expires_at: iso(now + (i < 300 ? -24 : 1) * HOUR)
-    }
-    await writeFile(join(dir, '.metadata.json'), JSON.stringify(record))
+    const failed = { status: 'failed', error: 'failed', created_at: iso(now - 49 * HOUR), updated_at: iso(now - 48 * HOUR), expires_at: iso(now + (i < 300 ? -24 : 1) * HOUR) } as const
+    await writeTreeItem(baseDir, 'http', id, JSON.stringify(itemRecord('http', id, failed)))
   }
   const { app, clock } = await buildTestApp(t, { STAGING_BASE_DIR: baseDir })
-  const store = (app.staging.engine as LocalEngine).store
+  const store = app.staging.store
   t.equal(store.index.size, 600)
   // The most removals in flight at once, counted around the store's own.
   let active = 0
