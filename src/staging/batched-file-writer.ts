@@ -1,5 +1,6 @@
-// A file sink that gathers small chunks into ~1 MiB writev calls: socket bodies arrive in 16-64 KiB
-// pieces, and one thread-pool round trip per piece (fs.WriteStream) halves pull throughput.
+// A file sink that gathers small chunks into ~1 MiB batches: socket bodies arrive in 16-64 KiB pieces,
+// and one thread-pool round trip per piece (fs.WriteStream) halves pull throughput. A batch goes to
+// `writeBatch` (a hash worker) when there is one, else to one writev on the thread pool.
 import { closeSync, writevSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { Writable } from 'node:stream'
@@ -26,7 +27,10 @@ export interface BatchedFileWriterOptions {
   sync?: boolean
   /** With `sync`: bytes between early fdatasyncs (tests shrink it). */
   earlySyncBytes?: number
-  /** Called after each write has landed, with the file's length so far (a hash worker reads up to it). */
+  /**
+   * Called after each batch has landed, or has been taken by writeBatch, with the file's length so far
+   * (a hash worker reading the file back reads up to it; the digest ignores it while it takes the batches).
+   */
   onWritten?: (bytes: number) => void
   /**
    * With `sync`: the stream finishes once every byte is written, and the final fsync (then the
@@ -40,6 +44,20 @@ export interface BatchedFileWriterOptions {
    * less per body is a few percent of a small upload's main-thread time.
    */
   take?: (chunk: Buffer) => void
+  /**
+   * Takes a batch instead of the thread pool (body-digest's writeBatch: a hash worker writes and
+   * hashes it), resolving with the batches the writer must write itself after all, in order.
+   */
+  writeBatch?: (batch: Batch) => Promise<readonly Batch[]>
+  /** With writeBatch: resolves once every batch it took is in the file, with those the writer must write itself. */
+  settleBatches?: () => Promise<readonly Batch[]>
+}
+
+/** Some bytes of the file: `parts`, `bytes` in all, to go at `position`. */
+export interface Batch {
+  parts: Buffer[]
+  bytes: number
+  position: number
 }
 
 export function createBatchedFileWriter(path: string, options: BatchedFileWriterOptions = {}): Writable {
@@ -60,18 +78,15 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
     if (pendingBytes === 0) return
     // Opened on the first batch, so that small bodies never open a FileHandle (see finish).
     handle ??= await open(path, options.flags ?? 'w', options.mode ?? 0o640)
-    const parts = pending
+    const h = handle
+    const batch = { parts: pending, bytes: pendingBytes, position: writtenBytes }
     unsyncedBytes += pendingBytes
+    writtenBytes += pendingBytes
     pending = []
     pendingBytes = 0
-    // writev may write less than asked (a signal, a nearly full disk): the rest goes in another call.
-    while (parts.length > 0) {
-      const { bytesWritten } = await handle.writev(parts)
-      writtenBytes += bytesWritten
-      dropWritten(parts, bytesWritten)
-    }
+    await writeAt(h, options.writeBatch ? await options.writeBatch(batch) : [batch])
     options.onWritten?.(writtenBytes)
-    if (options.sync && unsyncedBytes >= earlySyncBytes && !earlySync) startEarlySync(handle)
+    if (options.sync && unsyncedBytes >= earlySyncBytes && !earlySync) startEarlySync(h)
   }
 
   function startEarlySync(h: FileHandle): void {
@@ -116,6 +131,7 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
   async function finish(): Promise<void> {
     if (!handle && pendingBytes <= INLINE_WRITE_BYTES) return writeInline()
     await flush()
+    if (handle && options.settleBatches) await writeAt(handle, await options.settleBatches())
     await earlySync
     if (syncError) throw syncError
     if (options.sync && handle) {
@@ -154,6 +170,22 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
         .then(() => done(err), () => done(err))
     }
   })
+}
+
+/**
+ * Writes batches on the thread pool, each at its own offset (a worker's writes do not move the
+ * descriptor's). writev may write less than asked (a signal, a nearly full disk): the rest goes in
+ * another call.
+ */
+async function writeAt(handle: FileHandle, batches: readonly Batch[]): Promise<void> {
+  for (const { parts, position } of batches) {
+    let at = position
+    while (parts.length > 0) {
+      const { bytesWritten } = await handle.writev(parts, at)
+      at += bytesWritten
+      dropWritten(parts, bytesWritten)
+    }
+  }
 }
 
 /** Takes the first `n` bytes, which a writev wrote, off the front of `parts`. */

@@ -5,7 +5,7 @@ import { link, lstat, mkdir, rm, unlink, type FileHandle } from 'node:fs/promise
 import { join } from 'node:path'
 import { Writable, type Readable } from 'node:stream'
 import { AppError, isAppError } from '../errors.js'
-import { createBatchedFileWriter } from './batched-file-writer.js'
+import { createBatchedFileWriter, type BatchedFileWriterOptions } from './batched-file-writer.js'
 import { BodyDigest } from './body-digest.js'
 import { fsyncFd, fsyncPath, openFd, writeAllSync } from './durable-fs.js'
 import type { HashWorkers } from './hash-workers.js'
@@ -68,7 +68,7 @@ export class Draft {
       synced.catch(() => undefined)
       this.dataSynced = synced
     }
-    const out = createBatchedFileWriter(path, { flags: 'wx', mode: 0o640, sync: true, deferSync, onWritten: (upTo) => digest.written(upTo), take: (chunk) => meter.take(chunk) })
+    const out = createBatchedFileWriter(path, { flags: 'wx', mode: 0o640, sync: true, deferSync, ...digestHooks(digest, meter) })
     try {
       await pipeThrough(body, out)
     } catch (err) {
@@ -128,8 +128,7 @@ export class Draft {
         await pipeThrough(input, counted)
         await source.sync()
       } else {
-        const onWritten = (upTo: number) => digest.written(upTo)
-        await pipeThrough(input, createBatchedFileWriter(target, { flags: 'wx', mode: 0o640, sync: true, onWritten, take: (chunk) => meter.take(chunk) }))
+        await pipeThrough(input, createBatchedFileWriter(target, { flags: 'wx', mode: 0o640, sync: true, ...digestHooks(digest, meter) }))
       }
     } catch (err) {
       digest.abort()
@@ -169,6 +168,16 @@ export class Draft {
     this.closed = true
     this.reservation.release()
     this.onClose(this)
+  }
+}
+
+/** The file writer's hooks: the meter sees every chunk, the digest writes (or is told of) every batch. */
+function digestHooks(digest: BodyDigest, meter: Meter): Pick<BatchedFileWriterOptions, 'take' | 'writeBatch' | 'settleBatches' | 'onWritten'> {
+  return {
+    take: (chunk) => meter.take(chunk),
+    writeBatch: (batch) => digest.writeBatch(batch),
+    settleBatches: () => digest.settleBatches(),
+    onWritten: (upTo) => digest.written(upTo)
   }
 }
 

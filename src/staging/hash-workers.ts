@@ -1,32 +1,51 @@
-// The sha-256 of large bodies, on worker threads that read the bytes back from the file being
-// written. On a 2-core machine the main thread is the limit of a large upload or pull: it reads the
-// socket, parses, and hashed every byte (a quarter of its time). Handing the chunks themselves to a
-// worker costs a copy or a page fault per 4 KiB of each fresh buffer; a worker reading the file's
-// pages from the page cache into one reused buffer costs neither on the main thread, which only
-// posts how far the file has been written. The hash is then of the bytes the file holds.
+// The sha-256 of large bodies, on worker threads. On a 2-core machine the main thread is the limit of
+// a large upload or pull: it reads the socket, parses, and hashed every byte (a quarter of its time).
+// A body being written hands each ~1 MiB batch to a worker, which writes it into the file and hashes
+// it (startWriting); a file written by other means is hashed by a worker reading it back from the page
+// cache as it grows (start), in one reused buffer, while the main thread only posts how far it got.
+//
+// The worker writes a batch in pieces of at most WRITE_PIECE_BYTES. The kernel takes a buffered write
+// into page-cache folios as large as the write (up to 1 MiB for the 1 MiB writevs the thread pool
+// made), and on the benchmark VMs large folios come from high-order free blocks that the VM has handed
+// back to its host (free page reporting), so every page of them costs a host fault when first touched:
+// the same 512 MiB took ~1.2 s of system time as 1 MiB writes against ~0.2-0.3 s as 16-64 KiB ones,
+// which recently freed pages serve (bench/RESULTS.md: "Large writes and the VM's cold pages"). 8k
+// small writes would cost the thread pool a round trip each, and on the main thread they would block
+// the event loop whenever the kernel throttles dirty pages. Reading the bytes back to hash them is
+// gone too.
 //
 // One worker serves many jobs at once (a job's messages carry its id), so a job never queues behind
-// another one. Should a worker fail, its jobs reject with HashWorkerGone and the caller hashes the
-// file itself; the next job starts a new worker.
+// another one. Should a worker fail, its jobs reject with HashWorkerGone and the caller writes and
+// hashes the file itself; the next job starts a new worker.
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 
+/** The largest write a worker makes: page-cache folios of at most 16 pages (see the header). */
+export const WRITE_PIECE_BYTES = 64 * 1024
+
+/**
+ * A batch goes to the worker in shared memory, one buffer of this size per batch in flight; a
+ * written batch's buffer is kept for later batches of any job, up to SPARE_BUFFERS. Fresh buffers per
+ * job, moved to the worker and back, kept ~10 MiB more memory resident over five 512 MiB transfers.
+ */
+const BATCH_BUFFER_BYTES = 1024 * 1024 + 64 * 1024
+const SPARE_BUFFERS = 2
+
 /**
  * The workers' program: plain CommonJS evaluated by the Worker, so that it runs the same from the
  * sources (tsx) and from the bundle, which has no worker file of its own to point at.
- * Messages: {id, path} opens a job; {id, upTo} hashes the file up to that offset; {id, upTo, end}
- * also answers {id, sha256}; {id, abort} drops the job. A failure answers {id, error} at once, and
- * the worker forgets the job.
+ * Messages: {id, path} opens a job that reads the file, {id, path, write} one that writes it;
+ * {id, buffer, length, position} writes a batch (in a SharedArrayBuffer) at the end of what the job has
+ * written, hashes it and answers {id, written}; {id, upTo} hashes the file up
+ * to that offset; {id, upTo, end} also answers {id, sha256}; {id, abort} drops the job. A failure
+ * answers {id, error} at once, and the worker forgets the job.
  */
 const WORKER_PROGRAM = `
-const { closeSync, openSync, readSync, readlinkSync } = require('node:fs')
+const { closeSync, openSync, readSync, writeSync } = require('node:fs')
 const { createHash } = require('node:crypto')
-const { setPriority } = require('node:os')
 const { parentPort, workerData } = require('node:worker_threads')
-// Below the main thread (Linux: a thread's own id from /proc/thread-self); elsewhere it stays as it is.
-try { setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), workerData.nice) } catch {}
 const buffer = Buffer.allocUnsafeSlow(${1024 * 1024})
 const jobs = new Map()
 const drop = (id) => {
@@ -34,16 +53,30 @@ const drop = (id) => {
   jobs.delete(id)
   if (job) try { closeSync(job.fd) } catch {}
 }
+const write = (job, m) => {
+  if (m.position !== job.at) throw new Error('a batch for offset ' + m.position + ' came at ' + job.at)
+  const bytes = new Uint8Array(m.buffer, 0, m.length)
+  for (let done = 0; done < m.length; ) {
+    const n = writeSync(job.fd, bytes, done, Math.min(${WRITE_PIECE_BYTES}, m.length - done), m.position + done)
+    if (n === 0) throw new Error('the file took no bytes at ' + (m.position + done))
+    done += n
+  }
+  job.hash.update(bytes)
+  job.at += m.length
+  parentPort.postMessage({ id: m.id, written: job.at })
+}
 parentPort.on('message', (m) => {
   try {
-    if (workerData.crashOn !== undefined && m.upTo >= workerData.crashOn) process.exit(70)
+    const reach = m.buffer !== undefined ? m.position + m.length : m.upTo
+    if (workerData.crashOn !== undefined && reach >= workerData.crashOn) process.exit(70)
     if (m.path !== undefined) {
-      jobs.set(m.id, { fd: openSync(m.path, 'r'), hash: createHash('sha256'), at: 0 })
+      jobs.set(m.id, { fd: openSync(m.path, m.write ? 'r+' : 'r'), hash: createHash('sha256'), at: 0 })
       return
     }
     const job = jobs.get(m.id)
     if (!job) return
     if (m.abort) return drop(m.id)
+    if (m.buffer !== undefined) return write(job, m)
     while (job.at < m.upTo) {
       const n = readSync(job.fd, buffer, 0, Math.min(buffer.length, m.upTo - job.at), job.at)
       if (n === 0) throw new Error('the file ended at ' + job.at + ' of ' + m.upTo + ' written bytes')
@@ -62,31 +95,32 @@ parentPort.on('message', (m) => {
 })
 `
 
-/**
- * The workers' scheduling priority (Linux nice value). On 2 cores the main thread, the client and the
- * file writes already want both cores; a worker at the main thread's priority, woken by each message,
- * preempted the main thread (a profile charged ~0.2 ms to every postMessage). At nice 10 it takes the
- * cycles the main thread leaves, and catches up at the end.
- */
-const NICE = 10
 
 /** A worker ended or failed under its jobs; the caller hashes the file itself. */
 export class HashWorkerGone extends Error {
   override readonly name = 'HashWorkerGone'
 }
 
+/** What a worker answers: a batch written (the job's length now), the digest, or a failure. */
+interface Answer {
+  id: number
+  written?: number
+  sha256?: string
+  error?: string
+}
+
 interface Pending {
-  resolve: (sha256: string) => void
+  resolve: (answer: Answer) => void
   reject: (err: Error) => void
 }
 
 interface Thread {
   worker: Worker
   /**
-   * Jobs started and neither answered, failed nor aborted (the next job's thread is chosen by their
-   * number); `pending` is set once finish waits for the answer.
+   * Jobs started and neither finished, failed nor aborted (the next job's thread is chosen by their
+   * number); `pending` is set while a write or finish waits for its answer.
    */
-  jobs: Map<number, { pending: Pending | null }>
+  jobs: Map<number, { pending: Pending[] }>
   gone: boolean
 }
 
@@ -102,6 +136,8 @@ const defaultThreads = () => Math.min(2, Math.max(1, availableParallelism() - 1)
 
 export class HashWorkers {
   private readonly threads: (Thread | null)[]
+  /** Batch buffers written from, for the next writes of any job. */
+  private readonly spares: SharedArrayBuffer[] = []
   private nextId = 1
   private closed = false
 
@@ -111,14 +147,23 @@ export class HashWorkers {
 
   /** Starts hashing the file at `path`, which must exist: the job reads what `written` says is there. */
   start(path: string): HashJob {
+    return this.open(path, false)
+  }
+
+  /** Starts writing the file at `path`, which must exist and be empty, from the batches given to `write`. */
+  startWriting(path: string): HashJob {
+    return this.open(path, true)
+  }
+
+  private open(path: string, write: boolean): HashJob {
     if (this.closed) throw new HashWorkerGone('the hash workers are closed')
     const thread = this.pickThread()
     const id = this.nextId++
     // A worker with jobs keeps the event loop alive, as their answers are awaited.
     if (thread.jobs.size === 0) thread.worker.ref()
-    thread.jobs.set(id, { pending: null })
-    thread.worker.postMessage({ id, path })
-    return new HashJob(id, thread)
+    thread.jobs.set(id, { pending: [] })
+    thread.worker.postMessage(write ? { id, path, write } : { id, path })
+    return new HashJob(id, thread, this.spares)
   }
 
   /** Ends every worker; jobs still open reject with HashWorkerGone. */
@@ -132,7 +177,7 @@ export class HashWorkers {
     thread.gone = true
     const i = this.threads.indexOf(thread)
     if (i >= 0) this.threads[i] = null
-    for (const job of thread.jobs.values()) job.pending?.reject(new HashWorkerGone(why))
+    for (const job of thread.jobs.values()) for (const pending of job.pending) pending.reject(new HashWorkerGone(why))
     thread.jobs.clear()
     return thread.worker.terminate()
   }
@@ -149,17 +194,19 @@ export class HashWorkers {
   }
 
   private spawn(): Thread {
-    const worker = new Worker(WORKER_PROGRAM, { eval: true, workerData: { crashOn: this.options.crashAt, nice: NICE } })
+    const worker = new Worker(WORKER_PROGRAM, { eval: true, workerData: { crashOn: this.options.crashAt } })
     // An idle worker must not keep the process alive (start refs it while it has jobs).
     worker.unref()
     const thread: Thread = { worker, jobs: new Map(), gone: false }
-    worker.on('message', (m: { id: number; sha256?: string; error?: string }) => {
+    worker.on('message', (m: Answer) => {
       const job = thread.jobs.get(m.id)
       if (!job) return
-      // A job that failed before finish is forgotten here too: finish then rejects at once.
-      forget(thread, m.id)
-      if (m.sha256 !== undefined) job.pending?.resolve(m.sha256)
-      else job.pending?.reject(new HashWorkerGone(`hashing the file failed: ${m.error}`))
+      const pending = job.pending.shift()
+      // A job that failed before its next write or finish is forgotten here too: that call then
+      // rejects at once.
+      if (m.written === undefined) forget(thread, m.id)
+      if (m.error === undefined) pending?.resolve(m)
+      else for (const p of [pending, ...job.pending.splice(0)]) p?.reject(new HashWorkerGone(`the hash worker failed on the file: ${m.error}`))
     })
     worker.on('error', (err) => void this.retire(thread, `a hash worker failed: ${err.message}`))
     worker.on('exit', (code) => void this.retire(thread, `a hash worker exited (${code})`))
@@ -172,18 +219,52 @@ function forget(thread: Thread, id: number): void {
   if (thread.jobs.delete(id) && thread.jobs.size === 0) thread.worker.unref()
 }
 
-/** One file being hashed as it is written. */
+/** One file being hashed as it is written (by the worker itself, or by others: `written`). */
 export class HashJob {
   private ended = false
 
   constructor(
     private readonly id: number,
-    private readonly thread: Thread
+    private readonly thread: Thread,
+    /** The workers' spare batch buffers (HashWorkers.spares). */
+    private readonly spares: SharedArrayBuffer[]
   ) {}
 
   /** The file holds its first `upTo` bytes: the worker may hash them. */
   written(upTo: number): void {
     if (!this.ended && this.thread.jobs.has(this.id)) this.thread.worker.postMessage({ id: this.id, upTo })
+  }
+
+  /**
+   * A writing job (HashWorkers.startWriting): the worker writes `parts` (`bytes` in all) at `position`,
+   * where the previous batch ended, and hashes them. The parts are copied (`copy`: the batch as the
+   * worker has it), so the caller may drop them at once. `written` rejects with HashWorkerGone when
+   * the worker or the job failed (a full disk, say): the caller then writes `copy` itself, and a real
+   * disk error shows there.
+   */
+  write(parts: readonly Buffer[], bytes: number, position: number): { copy: Buffer; written: Promise<void> } {
+    const buffer = bytes <= BATCH_BUFFER_BYTES ? (this.spares.pop() ?? new SharedArrayBuffer(BATCH_BUFFER_BYTES)) : new SharedArrayBuffer(bytes)
+    const copy = Buffer.from(buffer, 0, bytes)
+    let at = 0
+    for (const part of parts) {
+      copy.set(part, at)
+      at += part.length
+    }
+    const job = this.thread.jobs.get(this.id)
+    if (this.ended || !job) return { copy, written: Promise.reject(new HashWorkerGone('the hash job failed or its worker ended')) }
+    const written = new Promise<void>((resolve, reject) => {
+      job.pending.push({
+        resolve: () => {
+          // Kept for a later batch once written; after a failure the caller writes from it, and a
+          // worker on its way out might still read it.
+          if (buffer.byteLength === BATCH_BUFFER_BYTES && this.spares.length < SPARE_BUFFERS) this.spares.push(buffer)
+          resolve()
+        },
+        reject
+      })
+      this.thread.worker.postMessage({ id: this.id, buffer, length: bytes, position })
+    })
+    return { copy, written }
   }
 
   /** The file is complete at `size` bytes: resolves with its sha-256 (hex), or rejects with HashWorkerGone. */
@@ -193,16 +274,19 @@ export class HashJob {
     // Gone with its worker, or failed on an earlier part of the file.
     if (!job) return Promise.reject(new HashWorkerGone('the hash job failed or its worker ended'))
     return new Promise<string>((resolve, reject) => {
-      job.pending = { resolve, reject }
+      const answered = (answer: Answer) => (answer.sha256 !== undefined ? resolve(answer.sha256) : reject(new HashWorkerGone('the hash worker answered without a digest')))
+      job.pending.push({ resolve: answered, reject })
       this.thread.worker.postMessage({ id: this.id, upTo: size, end: true })
     })
   }
 
-  /** The write failed: the worker drops the job (and closes its descriptor). */
+  /** The write failed: the worker drops the job (and closes its descriptor); a write still waiting rejects. */
   abort(): void {
-    if (this.ended || !this.thread.jobs.has(this.id)) return
+    const job = this.thread.jobs.get(this.id)
+    if (this.ended || !job) return
     this.ended = true
     forget(this.thread, this.id)
+    for (const pending of job.pending.splice(0)) pending.reject(new HashWorkerGone('the hash job was aborted'))
     this.thread.worker.postMessage({ id: this.id, abort: true })
   }
 }

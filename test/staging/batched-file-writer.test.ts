@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import t, { type Test } from 'tap'
-import { createBatchedFileWriter } from '../../src/staging/batched-file-writer.js'
+import { createBatchedFileWriter, type Batch } from '../../src/staging/batched-file-writer.js'
 
 const MIB = 1024 * 1024
 
@@ -108,4 +108,33 @@ t.test('take sees every chunk before it is taken; a refusal fails the stream and
   t.equal(taken, 2 * MIB, 'nothing past the refused chunk was counted')
   const written = await readFile(join(dir, 'refused.bin')).catch(() => Buffer.alloc(0))
   t.ok(written.length <= 2 * MIB, `no refused byte reached the file (${written.length} bytes there; the draft removes it)`)
+})
+
+t.test('batches writeBatch hands back, at once or when they settle, are written by the writer at their offsets', async (t) => {
+  const dir = await tempDir(t)
+  const data = body(5 * MIB + 4320)
+  const path = join(dir, 'mixed.bin')
+  // Takes every other batch and writes it itself, on its own descriptor (as a worker would); hands
+  // back the third at once and the last when asked to settle.
+  const own = await open(path, 'w')
+  t.teardown(() => own.close())
+  const seen: number[] = []
+  let deferred: Batch | null = null
+  const writeBatch = async (batch: Batch): Promise<readonly Batch[]> => {
+    seen.push(batch.position)
+    const n = seen.length
+    if (n === 3) return [batch]
+    if (batch.position + batch.bytes >= data.length) {
+      deferred = batch
+      return []
+    }
+    if (n % 2 === 1) return [batch]
+    await own.writev(batch.parts, batch.position)
+    return []
+  }
+  const settleBatches = async () => (deferred ? [deferred] : [])
+  await pipeline(pieces(data), createBatchedFileWriter(path, { sync: true, writeBatch, settleBatches }))
+  t.ok(deferred, 'the last batch was handed back only when settling')
+  t.same(seen, [...new Set(seen)].sort((a, b) => a - b), 'batches came in order, each once')
+  t.ok((await readFile(path)).equals(data), 'the file holds every byte in its place')
 })
