@@ -95,8 +95,7 @@ parentPort.on('message', (m) => {
 })
 `
 
-
-/** A worker ended or failed under its jobs; the caller hashes the file itself. */
+/** A worker ended or failed under its jobs; the caller writes and hashes the file itself. */
 export class HashWorkerGone extends Error {
   override readonly name = 'HashWorkerGone'
 }
@@ -118,7 +117,7 @@ interface Thread {
   worker: Worker
   /**
    * Jobs started and neither finished, failed nor aborted (the next job's thread is chosen by their
-   * number); `pending` is set while a write or finish waits for its answer.
+   * number); `pending` holds the writes and the finish waiting for their answers, in order.
    */
   jobs: Map<number, { pending: Pending[] }>
   gone: boolean
