@@ -15,10 +15,11 @@ export const INLINE_HASH_BYTES = 8 * 1024 * 1024
 
 /**
  * Batches handed to the worker and not yet written: while the worker writes and hashes one, this
- * thread gathers the next. One at a time left both threads waiting on each other (~0.7x `curl -o`
- * against ~0.8x for two in pulls, bench/RESULTS.md).
+ * thread gathers the next. One at a time left both threads waiting on each other; in pulls one gave
+ * ~0.7x `curl -o`, two ~0.8x, three ~0.86x, four no more (bench/RESULTS.md). hash-workers.ts keeps as
+ * many batch buffers.
  */
-const WRITES_IN_FLIGHT = 2
+const WRITES_IN_FLIGHT = 3
 
 export class BodyDigest {
   private inline: Hash | null = createHash('sha256')

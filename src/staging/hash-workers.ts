@@ -27,11 +27,12 @@ export const WRITE_PIECE_BYTES = 64 * 1024
 
 /**
  * A batch goes to the worker in shared memory, one buffer of this size per batch in flight; a
- * written batch's buffer is kept for later batches of any job, up to SPARE_BUFFERS. Fresh buffers per
- * job, moved to the worker and back, kept ~10 MiB more memory resident over five 512 MiB transfers.
+ * written batch's buffer is kept for later batches of any job, up to SPARE_BUFFERS (as many as one
+ * body has in flight: body-digest's WRITES_IN_FLIGHT). Fresh buffers per job, moved to the worker and
+ * back, kept ~10 MiB more memory resident over five 512 MiB transfers.
  */
 const BATCH_BUFFER_BYTES = 1024 * 1024 + 64 * 1024
-const SPARE_BUFFERS = 2
+const SPARE_BUFFERS = 3
 
 /**
  * The workers' program: plain CommonJS evaluated by the Worker, so that it runs the same from the
