@@ -8,11 +8,14 @@ import { fsyncFd, openFd } from './durable-fs.js'
 
 const BATCH_BYTES = 1024 * 1024
 /**
- * With `sync`, an fdatasync starts after every this many bytes so that the disk takes the file while
- * the rest still arrives. Otherwise the page cache holds all of it dirty and the final fsync pays for
- * the whole flush at once (~0.2-0.3 s of a 1.5 s pull of 512 MiB on the benchmark VM).
+ * With `sync`, an fdatasync starts after every this many bytes (at most one at a time) so that the
+ * disk takes the file while the rest still arrives. Otherwise the page cache holds all of it dirty and
+ * the final fsync pays for the whole flush at once (~0.2-0.3 s of a 1.5 s pull of 512 MiB on the
+ * benchmark VM). 8 MiB rather than 32 since the hash worker writes the batches: uploads ~0.81x of
+ * `curl -o` against ~0.75x, pulls ~0.9x against ~0.8x (bench/RESULTS.md, the ninth machine); 4 MiB
+ * was no better, 16 MiB in between.
  */
-const EARLY_SYNC_BYTES = 32 * 1024 * 1024
+const EARLY_SYNC_BYTES = 8 * 1024 * 1024
 /**
  * A body that has fully arrived by the end and is at most this big is written inline (writev and
  * close are page-cache calls of microseconds); only its creating open and its fsync go to the thread
