@@ -59,7 +59,11 @@ export interface HashWorkersOptions {
   crashAt?: number
 }
 
-/** One worker per further core, at most 2: the hash runs at 1.3-2 GB/s, above what a disk or socket brings. */
+/**
+ * One worker per further core, at most 2. A worker writes and hashes one transfer at ~0.9-1 GB/s on
+ * the benchmark VM (the hash alone 1.3-2 GB/s), near what a socket brings; more transfers at once
+ * share the workers, as their jobs interleave.
+ */
 const defaultThreads = () => Math.min(2, Math.max(1, availableParallelism() - 1))
 
 export class HashWorkers {
