@@ -5,6 +5,7 @@ import { closeSync, writevSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { Writable } from 'node:stream'
 import { fsyncFd, openFd } from './durable-fs.js'
+import { BLOCK_BYTES } from './hash-worker-program.js'
 
 const BATCH_BYTES = 1024 * 1024
 /**
@@ -76,20 +77,47 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
   // final fsync could succeed after an early one failed.
   let syncError: unknown = null
 
-  async function flush(): Promise<void> {
+  async function flush(last: boolean): Promise<void> {
     if (syncError) throw syncError
     if (pendingBytes === 0) return
     // Opened on the first batch, so that small bodies never open a FileHandle (see finish).
     handle ??= await open(path, options.flags ?? 'w', options.mode ?? 0o640)
     const h = handle
-    const batch = { parts: pending, bytes: pendingBytes, position: writtenBytes }
-    unsyncedBytes += pendingBytes
-    writtenBytes += pendingBytes
-    pending = []
-    pendingBytes = 0
+    const batch = takeBatch(last)
+    unsyncedBytes += batch.bytes
+    writtenBytes += batch.bytes
     await writeAt(h, options.writeBatch ? await options.writeBatch(batch) : [batch])
     options.onWritten?.(writtenBytes)
     if (options.sync && unsyncedBytes >= earlySyncBytes && !earlySync) startEarlySync(h)
+  }
+
+  /**
+   * The pending chunks as a batch; but for the last, it ends on a BLOCK_BYTES boundary of the file
+   * and the bytes past it stay pending, so that a hash worker can write every batch but the last
+   * with O_DIRECT.
+   */
+  function takeBatch(last: boolean): Batch {
+    const end = writtenBytes + pendingBytes
+    const keep = last ? 0 : end % BLOCK_BYTES
+    const bytes = pendingBytes - keep
+    const parts = pending
+    pending = []
+    if (keep > 0) {
+      let over = keep
+      while (over > 0) {
+        const part = parts[parts.length - 1]!
+        if (part.length <= over) {
+          pending.unshift(parts.pop()!)
+          over -= part.length
+        } else {
+          parts[parts.length - 1] = part.subarray(0, part.length - over)
+          pending.unshift(part.subarray(part.length - over))
+          over = 0
+        }
+      }
+    }
+    pendingBytes = keep
+    return { parts, bytes, position: writtenBytes }
   }
 
   function startEarlySync(h: FileHandle): void {
@@ -133,7 +161,7 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
 
   async function finish(): Promise<void> {
     if (!handle && pendingBytes <= INLINE_WRITE_BYTES) return writeInline()
-    await flush()
+    await flush(true)
     if (handle && options.settleBatches) await writeAt(handle, await options.settleBatches())
     await earlySync
     if (syncError) throw syncError
@@ -158,7 +186,7 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
       pending.push(chunk)
       pendingBytes += chunk.length
       if (pendingBytes < BATCH_BYTES) return done()
-      flush().then(() => done(), done)
+      flush(false).then(() => done(), done)
     },
     final(done) {
       finish().then(() => done(), done)

@@ -1,77 +1,186 @@
 // The program the hash workers run (hash-workers.ts starts them): it writes the batches it is given
 // and hashes them, or hashes a file written by others by reading it back as it grows.
 //
-// A worker writes a batch in pieces of at most WRITE_PIECE_BYTES. The kernel takes a buffered write
-// into page-cache folios as large as the write (up to 1 MiB for the 1 MiB writevs the thread pool
-// made), and on the benchmark VMs large folios come from high-order free blocks that the VM has handed
-// back to its host (free page reporting), so every page of them costs a host fault when first touched:
-// the same 512 MiB took ~1.2 s of system time as 1 MiB writes against ~0.2-0.3 s as 16-64 KiB ones,
-// which recently freed pages serve (bench/RESULTS.md: "Large writes and the VM's cold pages"). 8k
-// small writes would cost the thread pool a round trip each, and on the main thread they would block
-// the event loop whenever the kernel throttles dirty pages; here they cost neither, and the bytes need
-// not be read back to be hashed.
+// A worker writes a batch with O_DIRECT where it can: from its own block-aligned copy of the batch,
+// on the thread pool, while it hashes the batch. Buffered writes put every byte through the page cache
+// (~0.25 s of system time per 512 MiB at best), and on the benchmark VMs up to ~1.6 s once the
+// kernel's free memory has gone back to the host (free page reporting: every page first touched costs
+// a host fault; bench/RESULTS.md, "Large writes and the VM's cold pages"): the same uploads and pulls
+// then ran at half speed, one run in two. O_DIRECT writes cost ~0.02 s and run at the disk's speed.
+// The bytes of a staged item are then not in the page cache; a reader gets them from the disk.
+//
+// O_DIRECT wants the file offset, the length and the memory address block-aligned. The file writer
+// ends every batch but the last on a BLOCK_BYTES boundary (batched-file-writer.ts); the last one's
+// tail, a batch that does not start on a boundary, and every write on a filesystem that refuses
+// O_DIRECT (tmpfs) are buffered, in pieces of at most WRITE_PIECE_BYTES: the kernel takes a buffered
+// write into page-cache folios as large as the write, and large folios come from the host-reported
+// memory. Where in its copy a block starts the worker learns once per copy buffer, by writing the
+// batch's first block from each 16-byte step until the kernel takes it (JavaScript cannot see an address).
 
-/** The largest write a worker makes: page-cache folios of at most 16 pages (see the header). */
+/** File offsets and lengths of O_DIRECT writes are multiples of this (any disk's logical block divides it). */
+export const BLOCK_BYTES = 4096
+
+/** The largest buffered write a worker makes: page-cache folios of at most 16 pages (see the header). */
 const WRITE_PIECE_BYTES = 64 * 1024
 
 /**
  * The workers' program: plain CommonJS evaluated by the Worker, so that it runs the same from the
  * sources (tsx) and from the bundle, which has no worker file of its own to point at.
  * Messages: {id, path} opens a job that reads the file, {id, path, write} one that writes it;
- * {id, buffer, length, position} writes a batch (in a SharedArrayBuffer) at the end of what the job has
- * written, hashes it and answers {id, written}; {id, upTo} hashes the file up
- * to that offset; {id, upTo, end} also answers {id, sha256}; {id, abort} drops the job. A failure
- * answers {id, error} at once, and the worker forgets the job.
+ * {id, buffer, length, position} writes a batch (in a SharedArrayBuffer) at the end of what the job
+ * has written, hashes it and answers {id, written} once it is in the file, in order; {id, upTo} hashes
+ * the file up to that offset; {id, upTo, end} answers {id, sha256, direct} (direct: bytes written
+ * with O_DIRECT) after every earlier answer; {id, abort} drops the job. A failure answers {id, error}
+ * at once, and the worker forgets the job. workerData: {crashOn} (tests: exit once a job reaches
+ * that offset), {buffered} (never O_DIRECT).
  */
+
+/** Aligned copies a worker keeps for later batches (one per batch in flight: body-digest's WRITES_IN_FLIGHT). */
+const SPARE_COPIES = 3
+
 export const WORKER_PROGRAM = `
-const { closeSync, openSync, readSync, writeSync } = require('node:fs')
+const { closeSync, constants, openSync, readSync, write, writeSync } = require('node:fs')
 const { createHash } = require('node:crypto')
 const { parentPort, workerData } = require('node:worker_threads')
-const buffer = Buffer.allocUnsafeSlow(${1024 * 1024})
+const BLOCK = ${BLOCK_BYTES}
+const readBuffer = Buffer.allocUnsafeSlow(${1024 * 1024})
 const jobs = new Map()
+// Block-aligned copies of batches: {bytes, at} with bytes[at] on a block boundary (at -1: not probed).
+const copies = []
+const SPARE_COPIES = ${SPARE_COPIES}
+let directRefused = workerData.buffered === true
+
+const openDirect = (path) => {
+  if (directRefused) return null
+  try {
+    return openSync(path, constants.O_WRONLY | constants.O_DIRECT)
+  } catch {
+    return null
+  }
+}
 const drop = (id) => {
   const job = jobs.get(id)
+  if (!job) return
   jobs.delete(id)
-  if (job) try { closeSync(job.fd) } catch {}
+  job.failed = true
+  // After the writes in flight, so that none lands on a descriptor number reused meanwhile.
+  job.io.then(() => {
+    try { closeSync(job.fd) } catch {}
+    if (job.direct !== null) try { closeSync(job.direct) } catch {}
+  })
 }
-const write = (job, m) => {
-  if (m.position !== job.at) throw new Error('a batch for offset ' + m.position + ' came at ' + job.at)
-  const bytes = new Uint8Array(m.buffer, 0, m.length)
-  for (let done = 0; done < m.length; ) {
-    const n = writeSync(job.fd, bytes, done, Math.min(${WRITE_PIECE_BYTES}, m.length - done), m.position + done)
-    if (n === 0) throw new Error('the file took no bytes at ' + (m.position + done))
+const fail = (id, err) => {
+  drop(id)
+  parentPort.postMessage({ id, error: String(err && err.message || err) })
+}
+const writeBuffered = (fd, bytes, from, to, position) => {
+  for (let done = from; done < to; ) {
+    const n = writeSync(fd, bytes, done, Math.min(${WRITE_PIECE_BYTES}, to - done), position + done)
+    if (n === 0) throw new Error('the file took no bytes at ' + (position + done))
     done += n
   }
-  job.hash.update(bytes)
+}
+const writeDirect = (fd, bytes, at, length, position) =>
+  new Promise((resolve, reject) => write(fd, bytes, at, length, position, (err, n) => (err ? reject(err) : resolve(n))))
+const takeCopy = (length) => {
+  const copy = copies.pop()
+  return copy && copy.bytes.length - copy.at >= length ? copy : { bytes: Buffer.allocUnsafeSlow(Math.max(length, ${1024 * 1024}) + BLOCK), at: -1 }
+}
+const giveBack = (copy) => {
+  if (copies.length < SPARE_COPIES) copies.push(copy)
+}
+// Finds where the copy's memory is block-aligned, writing the batch's first block (which the whole
+// batch's write writes again). False when no place works: this filesystem takes O_DIRECT only in name.
+const probe = (job, copy, bytes, position) => {
+  for (let at = 0; at < BLOCK; at += 16) {
+    copy.bytes.fill(bytes.subarray(0, BLOCK), at, at + BLOCK)
+    try {
+      writeSync(job.direct, copy.bytes, at, BLOCK, position)
+      copy.at = at
+      return true
+    } catch (err) {
+      if (err.code !== 'EINVAL') throw err
+    }
+  }
+  return false
+}
+// Writes and hashes a batch: the aligned part goes to the thread pool at once, beside the job's
+// earlier writes, while this thread hashes (had it waited for the earlier ones, the disk would idle
+// while this thread hashed and the other way round); the rest is written in turn. Answers in order,
+// once the batch is in the file.
+const take = (id, job, m) => {
+  if (m.position !== job.at) throw new Error('a batch for offset ' + m.position + ' came at ' + job.at)
   job.at += m.length
-  parentPort.postMessage({ id: m.id, written: job.at })
+  const written = job.at
+  const bytes = new Uint8Array(m.buffer, 0, m.length)
+  let direct = job.direct !== null && !directRefused && m.position % BLOCK === 0 ? m.length - (m.length % BLOCK) : 0
+  let copy = null
+  if (direct > 0) {
+    copy = takeCopy(direct)
+    if (copy.at < 0 && !probe(job, copy, bytes, m.position)) {
+      // This batch and every later one go through the page cache.
+      directRefused = true
+      direct = 0
+      copy = null
+    } else {
+      copy.bytes.fill(bytes.subarray(0, direct), copy.at, copy.at + direct)
+    }
+  }
+  const landed = copy === null ? Promise.resolve(0) : writeDirect(job.direct, copy.bytes, copy.at, direct, m.position)
+  // Heard in turn below; a failure before then must not count as unhandled (that ends the worker).
+  landed.catch(() => undefined)
+  job.hash.update(bytes)
+  // Always through landed, so that drop closes the descriptors only once every write has returned.
+  job.io = job.io.then(() => landed).then((n) => {
+    if (job.failed) return
+    if (copy !== null) {
+      giveBack(copy)
+      job.directBytes += n
+    }
+    // The rest, and what a short O_DIRECT write left (on a nearly full disk: the error shows here).
+    writeBuffered(job.fd, bytes, n, m.length, m.position)
+    parentPort.postMessage({ id, written })
+  }).catch((err) => {
+    if (!job.failed) fail(id, err)
+  })
+}
+const readUpTo = (job, upTo) => {
+  while (job.at < upTo) {
+    const n = readSync(job.fd, readBuffer, 0, Math.min(readBuffer.length, upTo - job.at), job.at)
+    if (n === 0) throw new Error('the file ended at ' + job.at + ' of ' + upTo + ' written bytes')
+    job.hash.update(n === readBuffer.length ? readBuffer : readBuffer.subarray(0, n))
+    job.at += n
+  }
+}
+const finish = (id, job, upTo) => {
+  job.io = job.io.then(() => {
+    if (job.failed) return
+    readUpTo(job, upTo)
+    const sha256 = job.hash.digest('hex')
+    drop(id)
+    parentPort.postMessage({ id, sha256, direct: job.directBytes })
+  }).catch((err) => {
+    if (!job.failed) fail(id, err)
+  })
 }
 parentPort.on('message', (m) => {
   try {
-    const reach = m.buffer !== undefined ? m.position + m.length : m.upTo
+    const reach = m.length !== undefined ? m.position + m.length : m.upTo
     if (workerData.crashOn !== undefined && reach >= workerData.crashOn) process.exit(70)
     if (m.path !== undefined) {
-      jobs.set(m.id, { fd: openSync(m.path, m.write ? 'r+' : 'r'), hash: createHash('sha256'), at: 0 })
+      const fd = openSync(m.path, m.write ? 'r+' : 'r')
+      const direct = m.write ? openDirect(m.path) : null
+      jobs.set(m.id, { fd, direct, hash: createHash('sha256'), at: 0, io: Promise.resolve(), failed: false, directBytes: 0 })
       return
     }
     const job = jobs.get(m.id)
     if (!job) return
     if (m.abort) return drop(m.id)
-    if (m.buffer !== undefined) return write(job, m)
-    while (job.at < m.upTo) {
-      const n = readSync(job.fd, buffer, 0, Math.min(buffer.length, m.upTo - job.at), job.at)
-      if (n === 0) throw new Error('the file ended at ' + job.at + ' of ' + m.upTo + ' written bytes')
-      job.hash.update(n === buffer.length ? buffer : buffer.subarray(0, n))
-      job.at += n
-    }
-    if (m.end) {
-      const sha256 = job.hash.digest('hex')
-      drop(m.id)
-      parentPort.postMessage({ id: m.id, sha256 })
-    }
+    if (m.length !== undefined) return take(m.id, job, m)
+    if (m.end) return finish(m.id, job, m.upTo)
+    readUpTo(job, m.upTo)
   } catch (err) {
-    drop(m.id)
-    parentPort.postMessage({ id: m.id, error: String(err && err.message || err) })
+    fail(m.id, err)
   }
 })
 `

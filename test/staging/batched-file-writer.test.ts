@@ -138,3 +138,35 @@ t.test('batches writeBatch hands back, at once or when they settle, are written 
   t.same(seen, [...new Set(seen)].sort((a, b) => a - b), 'batches came in order, each once')
   t.ok((await readFile(path)).equals(data), 'the file holds every byte in its place')
 })
+
+t.test('every batch but the last ends on a 4 KiB boundary of the file, whatever the chunk sizes', async (t) => {
+  const dir = await tempDir(t)
+  const data = body(3 * MIB + 5000)
+  const path = join(dir, 'aligned.bin')
+  // Chunks of odd sizes, as a multipart parser hands them over.
+  const chunks: Buffer[] = []
+  for (let at = 0, i = 0; at < data.length; i++) {
+    const size = [65_533, 1, 40_000, 9_999][i % 4]!
+    chunks.push(data.subarray(at, at + size))
+    at += size
+  }
+  const own = await open(path, 'w')
+  t.teardown(() => own.close())
+  const taken: Batch[] = []
+  const writeBatch = async (batch: Batch): Promise<readonly Batch[]> => {
+    taken.push({ ...batch, parts: [...batch.parts] })
+    await own.writev(batch.parts, batch.position)
+    return []
+  }
+  await pipeline(Readable.from(chunks), createBatchedFileWriter(path, { sync: true, writeBatch, settleBatches: async () => [] }))
+  t.ok(taken.length >= 3, `${taken.length} batches`)
+  let at = 0
+  for (const [i, batch] of taken.entries()) {
+    t.equal(batch.position, at, `batch ${i} starts where the previous ended`)
+    t.equal(batch.parts.reduce((n, p) => n + p.length, 0), batch.bytes, `batch ${i}: its parts hold its bytes`)
+    if (i < taken.length - 1) t.equal((batch.position + batch.bytes) % 4096, 0, `batch ${i} ends on a block boundary`)
+    at += batch.bytes
+  }
+  t.equal(at, data.length)
+  t.ok((await readFile(path)).equals(data), 'the file holds every byte in its place')
+})

@@ -3,17 +3,21 @@
 // then uploads and pulls through HTTP past the inline limit, with a Repr-Digest mismatch and with
 // workers that die mid-body.
 import { createHash, randomBytes } from 'node:crypto'
-import { appendFile, readFile, readdir, writeFile } from 'node:fs/promises'
+import { existsSync, statfsSync } from 'node:fs'
+import { appendFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { INLINE_HASH_BYTES } from '../../src/staging/body-digest.js'
-import { HashWorkers } from '../../src/staging/hash-workers.js'
+import { HashWorkers, type HashJob } from '../../src/staging/hash-workers.js'
 import { buildTestApp, multipartBody, tempDir } from '../helper.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const MiB = 1024 * 1024
+/** ext4, xfs, btrfs: filesystems whose O_DIRECT writes want aligned memory and take the workers' aligned copies. */
+const DIRECT_FILESYSTEMS = new Set([0xef53, 0x58465342, 0x9123683e])
+const takesDirect = (dir: string) => DIRECT_FILESYSTEMS.has(statfsSync(dir).type)
 /** Past the inline limit, and not a whole number of the workers' 1 MiB reads. */
 const big = () => randomBytes(INLINE_HASH_BYTES + 3 * MiB + 12345)
 
@@ -101,6 +105,12 @@ t.test('writing jobs: a worker writes the batches into the file in order and has
   }
   await Promise.all(inFlight)
   t.same(await Promise.all([ja.finish(a.length), jb.finish(b.length)]), [sha(wantA), sha(wantB)])
+  if (takesDirect(dir)) {
+    // The first batch starts on a block boundary: its whole blocks go with O_DIRECT, its tail and
+    // every later batch (none starts on a boundary) through the page cache.
+    t.equal(ja.directBytes, ba[0]!.bytes - (ba[0]!.bytes % 4096), 'a: the first batch\'s whole blocks with O_DIRECT')
+    t.equal(jb.directBytes, bb[0]!.bytes - (bb[0]!.bytes % 4096), 'b: the first batch\'s whole blocks with O_DIRECT')
+  }
   t.same(await readFile(join(dir, 'a')), wantA, 'a: the bytes as handed over')
   t.same(await readFile(join(dir, 'b')), wantB, 'b: the bytes as handed over')
 })
@@ -122,12 +132,67 @@ t.test('writing jobs: a batch out of order, a missing file or a dead worker reje
   t.same(lost.copy, body.subarray(first!.bytes), 'the batch as handed over, for the caller to write itself')
   await t.rejects(lost.written, { name: 'HashWorkerGone' }, 'the worker died on the batch that reaches 2 MiB')
   await t.rejects(doomed.finish(body.length), { name: 'HashWorkerGone' })
-  const small = randomBytes(1000)
+  // Several batches in flight, below the crash offset: a new worker takes them all.
+  const small = randomBytes(1.5 * MiB)
   await writeFile(join(dir, 's'), '')
   const next = workers.startWriting(join(dir, 's'))
-  await next.write([small], small.length, 0).written
+  await writeInFlight(next, batches(small, 200_000), 3)
   t.equal(await next.finish(small.length), sha(small), 'a new worker serves the next job')
   t.same(await readFile(join(dir, 's')), small)
+})
+
+/** Hands the batches to the job with at most `inFlight` unanswered, as body-digest does. */
+async function writeInFlight(job: HashJob, list: { parts: Buffer[]; bytes: number; position: number }[], inFlight: number): Promise<void> {
+  const waiting: Promise<void>[] = []
+  for (const batch of list) {
+    waiting.push(job.write(batch.parts, batch.bytes, batch.position).written)
+    if (waiting.length >= inFlight) await waiting.shift()
+  }
+  await Promise.all(waiting)
+}
+
+/** `buf` in batches as the file writer makes them: every one but the last ends on a 4 KiB boundary. */
+function alignedBatches(buf: Buffer, batchBytes: number): { parts: Buffer[]; bytes: number; position: number }[] {
+  return batches(buf, batchBytes).reduce<{ parts: Buffer[]; bytes: number; position: number }[]>((out, b) => {
+    const position = out.length === 0 ? 0 : out.at(-1)!.position + out.at(-1)!.bytes
+    const end = Math.min(buf.length, Math.ceil((b.position + b.bytes) / 4096) * 4096)
+    if (end > position) out.push({ parts: [buf.subarray(position, end)], bytes: end - position, position })
+    return out
+  }, [])
+}
+
+t.test('writing jobs: aligned batches go with O_DIRECT where the filesystem takes it, the tail and a buffered worker\'s batches through the page cache', async (t) => {
+  const body = randomBytes(3 * MiB + 100)
+  const list = alignedBatches(body, MiB)
+  t.ok(list.slice(0, -1).every((b) => (b.position + b.bytes) % 4096 === 0) && list.length >= 3, 'batches but the last end on a block boundary')
+  const dir = await tempDir(t)
+  for (const buffered of [false, true]) {
+    const workers = new HashWorkers({ threads: 1, buffered })
+    t.teardown(() => workers.close())
+    const path = join(dir, `body-${buffered}`)
+    await writeFile(path, '')
+    const job = workers.startWriting(path)
+    await writeInFlight(job, list, 3)
+    t.equal(await job.finish(body.length), sha(body), `buffered ${buffered}: the digest`)
+    t.same(await readFile(path), body, `buffered ${buffered}: the stored bytes`)
+    const direct = !buffered && takesDirect(dir) ? body.length - (body.length % 4096) : 0
+    if (!buffered && !takesDirect(dir)) t.comment(`${dir} is on a filesystem this test does not know to take O_DIRECT`)
+    else t.equal(job.directBytes, direct, `buffered ${buffered}: ${direct} bytes with O_DIRECT`)
+  }
+})
+
+t.test('writing jobs on tmpfs, which takes O_DIRECT at any alignment (or refuses it): the bytes land intact', { skip: !existsSync('/dev/shm') && 'no /dev/shm' }, async (t) => {
+  const dir = await mkdtemp('/dev/shm/hash-workers-')
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const workers = new HashWorkers({ threads: 1 })
+  t.teardown(() => workers.close())
+  const body = randomBytes(2 * MiB + 5000)
+  const path = join(dir, 'body')
+  await writeFile(path, '')
+  const job = workers.startWriting(path)
+  await writeInFlight(job, alignedBatches(body, 700_000), 3)
+  t.equal(await job.finish(body.length), sha(body))
+  t.same(await readFile(path), body)
 })
 
 t.test('a job told of bytes the file does not hold fails; the worker serves the next job', async (t) => {
