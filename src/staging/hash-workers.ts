@@ -14,6 +14,7 @@ import { createReadStream } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { WORKER_PROGRAM } from './hash-worker-program.js'
+import { ScavengePacer } from './scavenge-pacer.js'
 
 /**
  * A batch goes to the worker in shared memory, one buffer of this size per batch in flight; a
@@ -61,6 +62,8 @@ export interface HashWorkersOptions {
   crashAt?: number
   /** Tests: the workers write through the page cache only, as on a filesystem without O_DIRECT. */
   buffered?: boolean
+  /** Collects the chunks of the batches handed over (scavenge-pacer.ts); tests count its calls. */
+  pacer?: ScavengePacer
 }
 
 /**
@@ -74,11 +77,13 @@ export class HashWorkers {
   private readonly threads: (Thread | null)[]
   /** Batch buffers written from, for the next writes of any job. */
   private readonly spares: SharedArrayBuffer[] = []
+  private readonly pacer: ScavengePacer
   private nextId = 1
   private closed = false
 
   constructor(private readonly options: HashWorkersOptions = {}) {
     this.threads = new Array<Thread | null>(options.threads ?? defaultThreads()).fill(null)
+    this.pacer = options.pacer ?? new ScavengePacer()
   }
 
   /** Starts hashing the file at `path`, which must exist: the job reads what `written` says is there. */
@@ -99,7 +104,7 @@ export class HashWorkers {
     if (thread.jobs.size === 0) thread.worker.ref()
     thread.jobs.set(id, { pending: [] })
     thread.worker.postMessage(write ? { id, path, write } : { id, path })
-    return new HashJob(id, thread, this.spares)
+    return new HashJob(id, thread, this.spares, this.pacer)
   }
 
   /** Ends every worker; jobs still open reject with HashWorkerGone. */
@@ -165,7 +170,8 @@ export class HashJob {
     private readonly id: number,
     private readonly thread: Thread,
     /** The workers' spare batch buffers (HashWorkers.spares). */
-    private readonly spares: SharedArrayBuffer[]
+    private readonly spares: SharedArrayBuffer[],
+    private readonly pacer: ScavengePacer
   ) {}
 
   /** The file holds its first `upTo` bytes: the worker may hash them. */
@@ -191,6 +197,8 @@ export class HashJob {
       if (part.length > 0) copy.fill(part, at, at + part.length)
       at += part.length
     }
+    // The caller lets the parts go now (body-digest keeps `copy`).
+    this.pacer.dropped(bytes)
     const job = this.thread.jobs.get(this.id)
     if (this.ended || !job) return { copy, written: Promise.reject(new HashWorkerGone('the hash job failed or its worker ended')) }
     const written = new Promise<void>((resolve, reject) => {
