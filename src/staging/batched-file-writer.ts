@@ -14,7 +14,9 @@ const BATCH_BYTES = 1024 * 1024
  * the final fsync pays for the whole flush at once (~0.2-0.3 s of a 1.5 s pull of 512 MiB on the
  * benchmark VM). 8 MiB rather than 32 since the hash worker writes the batches: uploads ~0.81x of
  * `curl -o` against ~0.75x, pulls ~0.9x against ~0.8x (bench/RESULTS.md, the ninth machine); 4 MiB
- * was no better, 16 MiB in between.
+ * was no better, 16 MiB in between. Since the worker writes whole blocks with O_DIRECT little is left
+ * dirty and an early sync mostly commits the journal; 64 MiB measured the same (bench/RESULTS.md, the
+ * tenth machine).
  */
 const EARLY_SYNC_BYTES = 8 * 1024 * 1024
 /**
