@@ -116,6 +116,7 @@ export const envSchema = z.object({
   STAGING_BODY_MIN_RATE_BPS: integer(1024, 0, 1_073_741_824),
   STAGING_DRAIN_MAX_KB: integer(8192, 0, 1_048_576),
   STAGING_DRAIN_TIMEOUT_MS: integer(5000, 0, 600_000),
+  STAGING_DIRECT_WRITES: boolean(true),
   FRONTAPP_BASE_URL: origin('https://api2.frontapp.com'),
   FRONTAPP_API_TOKEN: z.string().default(''),
   FRONTAPP_API_SECRET: z.string().default(''),
@@ -179,6 +180,7 @@ function toConfig(env: z.infer<typeof envSchema>) {
     upstreamRetries: env.STAGING_UPSTREAM_RETRIES,
     shutdownTimeoutMs: env.STAGING_SHUTDOWN_TIMEOUT_MS,
     webhookMaxBytes: env.STAGING_WEBHOOK_MAX_KB * 1024,
+    directWrites: env.STAGING_DIRECT_WRITES,
     http: {
       headersTimeoutMs: env.STAGING_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: env.STAGING_REQUEST_TIMEOUT_MS,

@@ -23,7 +23,7 @@ export function startupSettings(config: Config): Record<string, unknown> {
       token_names: config.apiTokens.flatMap((t) => (t.name ? [`${t.role}:${t.name}`] : [])),
       metrics_token: config.metricsToken !== ''
     },
-    storage: { engine: 'local', base_dir: config.baseDir },
+    storage: { engine: config.storage.engine, base_dir: config.baseDir, direct_writes: config.directWrites },
     quota_bytes: config.maxTotalBytes,
     max_document_bytes: config.maxDocumentBytes,
     failed_retention_hours: config.failedRetentionMs / 3_600_000,

@@ -60,7 +60,7 @@ export interface HashWorkersOptions {
   threads?: number
   /** Tests: a worker exits as soon as a job has been written up to this offset. */
   crashAt?: number
-  /** Tests: the workers write through the page cache only, as on a filesystem without O_DIRECT. */
+  /** The workers write through the page cache only, as on a filesystem without O_DIRECT (STAGING_DIRECT_WRITES=false). */
   buffered?: boolean
   /** Collects the chunks of the batches handed over (scavenge-pacer.ts); tests count its calls. */
   pacer?: ScavengePacer

@@ -36,6 +36,11 @@ export interface StoreOptions {
   events?: StagingEventSink
   /** Where drafts hash large bodies (default: a pool of its own); close ends it either way. */
   hashWorkers?: HashWorkers
+  /**
+   * The default pool's workers write large bodies' whole blocks with O_DIRECT where the filesystem
+   * takes it (hash-worker-program.ts); false: through the page cache. Default true.
+   */
+  directWrites?: boolean
   /** The tree taken and its load begun before the store existed (prepared-tree.ts): the first init uses both. */
   prepared?: PreparedTree
 }
@@ -96,7 +101,7 @@ export class StagingStore {
     this.quota = new QuotaLedger(options.limits, () => this.index.snapshot().bytes)
     this.observer = options.observer ?? silentObserver
     this.events = options.events ?? noEvents
-    this.hashWorkers = options.hashWorkers ?? new HashWorkers()
+    this.hashWorkers = options.hashWorkers ?? new HashWorkers({ buffered: options.directWrites === false })
   }
 
   get baseDir(): string {

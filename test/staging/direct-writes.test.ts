@@ -1,0 +1,46 @@
+// STAGING_DIRECT_WRITES: a large upload's whole blocks go to the disk with O_DIRECT by default, so the
+// stored file is not left in the page cache, and through the page cache with the setting off. Seen
+// from outside with util-linux's fincore (resident pages of a file), before anything reads it back.
+import { execFileSync } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { statfsSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { buildTestApp, tempDir } from '../helper.js'
+
+const MiB = 1024 * 1024
+/** ext4, xfs, btrfs: filesystems that take O_DIRECT with aligned memory. */
+const DIRECT_FILESYSTEMS = new Set([0xef53, 0x58465342, 0x9123683e])
+
+/** Bytes of the file in the page cache (fincore --bytes --raw --noheadings -o RES). */
+function residentBytes(path: string): number {
+  return Number(execFileSync('fincore', ['--bytes', '--raw', '--noheadings', '-o', 'RES', path], { encoding: 'utf8' }).trim())
+}
+
+const hasFincore = (() => {
+  try {
+    execFileSync('fincore', ['--version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})()
+
+t.test('a large upload is written past the page cache by default, through it with STAGING_DIRECT_WRITES=false', { skip: !hasFincore && 'no fincore (util-linux)' }, async (t) => {
+  const probeDir = await tempDir(t)
+  if (!DIRECT_FILESYSTEMS.has(statfsSync(probeDir).type)) {
+    t.comment(`${probeDir} is on a filesystem this test does not know to take O_DIRECT`)
+    return
+  }
+  const content = randomBytes(24 * MiB + 777)
+  for (const [setting, direct] of [[undefined, true], ['true', true], ['false', false]] as const) {
+    const { app, baseDir } = await buildTestApp(t, setting === undefined ? {} : { STAGING_DIRECT_WRITES: setting })
+    const res = await app.inject({ method: 'PUT', url: '/v1/staging/local_upload/BIG?filename=big.bin', payload: content, headers: { 'content-type': 'application/octet-stream' } })
+    t.equal(res.statusCode, 201)
+    t.equal(res.json().sha256, createHash('sha256').update(content).digest('hex'))
+    const resident = residentBytes(join(baseDir, 'local_upload', 'BIG', 'big.bin'))
+    if (direct) t.ok(resident < 2 * MiB, `STAGING_DIRECT_WRITES=${setting ?? '(default)'}: ${resident} bytes in the page cache`)
+    else t.ok(resident > 20 * MiB, `STAGING_DIRECT_WRITES=false: ${resident} bytes in the page cache`)
+    t.same((await app.inject({ method: 'GET', url: '/v1/staging/local_upload/BIG/content' })).rawPayload, content, 'the stored bytes')
+  }
+})
