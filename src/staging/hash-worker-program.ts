@@ -20,6 +20,14 @@
 /** File offsets and lengths of O_DIRECT writes are multiples of this (any disk's logical block divides it). */
 export const BLOCK_BYTES = 4096
 
+/**
+ * The largest batch the file writer makes from socket reads (1 MiB and the 64 KiB read that crossed
+ * it): the size of the shared buffers batches come in (hash-workers.ts) and of the worker's aligned
+ * copies, so that one copy fits every such batch and is probed once (sized to the batch, 3-4 copies
+ * were made and probed per 512 MiB pull, 8-11 per multipart upload, against 3).
+ */
+export const BATCH_BUFFER_BYTES = 1024 * 1024 + 64 * 1024
+
 /** The largest buffered write a worker makes: page-cache folios of at most 16 pages (see the header). */
 const WRITE_PIECE_BYTES = 64 * 1024
 
@@ -84,7 +92,7 @@ const writeDirect = (fd, bytes, at, length, position) =>
   new Promise((resolve, reject) => write(fd, bytes, at, length, position, (err, n) => (err ? reject(err) : resolve(n))))
 const takeCopy = (length) => {
   const copy = copies.pop()
-  return copy && copy.bytes.length - copy.at >= length ? copy : { bytes: Buffer.allocUnsafeSlow(Math.max(length, ${1024 * 1024}) + BLOCK), at: -1 }
+  return copy && copy.bytes.length - copy.at >= length ? copy : { bytes: Buffer.allocUnsafeSlow(Math.max(length, ${BATCH_BUFFER_BYTES}) + BLOCK), at: -1 }
 }
 const giveBack = (copy) => {
   if (copies.length < SPARE_COPIES) copies.push(copy)

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { WORKER_PROGRAM } from './hash-worker-program.js'
+import { BATCH_BUFFER_BYTES, WORKER_PROGRAM } from './hash-worker-program.js'
 import { ScavengePacer } from './scavenge-pacer.js'
 
 /**
@@ -22,7 +22,6 @@ import { ScavengePacer } from './scavenge-pacer.js'
  * body has in flight: body-digest's WRITES_IN_FLIGHT). Fresh buffers per job, moved to the worker and
  * back, kept ~10 MiB more memory resident over five 512 MiB transfers.
  */
-const BATCH_BUFFER_BYTES = 1024 * 1024 + 64 * 1024
 const SPARE_BUFFERS = 3
 
 /** A worker ended or failed under its jobs; the caller writes and hashes the file itself. */
