@@ -125,6 +125,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     void report.fileCheck?.then((mismatched) => {
       if (mismatched.length > 0) app.log.warn({ items: mismatched.slice(0, 100), count: mismatched.length }, 'items whose data file does not match their record left the index; the next sweep removes them as orphans')
     })
+    services.engine.warm()
     if (deps.schedule !== false) services.cleanupJob.start()
     // The upstream client's HTTP stack (undici) is loaded a moment after ready, off the start's path
     // and after the start's own work (the file check begins 1 s after ready); a pull before that waits for it.

@@ -68,6 +68,11 @@ export interface StagingEngine {
   /** `fileCheck` (local engine): the items whose data file did not match their record, found after ready. */
   init(): Promise<{ items: number; index?: 'tree' | 'snapshot'; recoveredEvents?: RecoveredEvents; fileCheck?: Promise<string[]> }>
   close(): Promise<void>
+  /**
+   * Starts, off any request's path, what the first large body would otherwise wait for (the local
+   * engine's hash workers); the app calls it once the engine is ready.
+   */
+  warm(): void
   /** Readiness checks as /readyz reports them. */
   readiness(): Promise<{ staging_tree_loaded: boolean; staging_tree_writable: boolean }>
 

@@ -57,6 +57,10 @@ export class LocalEngine implements StagingEngine {
     return { items: report.items, index: report.from, ...(recoveredEvents ? { recoveredEvents } : {}), fileCheck }
   }
 
+  warm(): void {
+    this.store.warm()
+  }
+
   async close(): Promise<void> {
     try {
       await this.events?.close()

@@ -108,6 +108,11 @@ export class StagingStore {
     return this.options.baseDir
   }
 
+  /** Starts the hash workers now rather than on the first large body (StagingEngine.warm). */
+  warm(): void {
+    this.hashWorkers.warm()
+  }
+
   get loaded(): boolean {
     return this.loadReport !== null
   }

@@ -3,7 +3,7 @@
 // then uploads and pulls through HTTP past the inline limit, with a Repr-Digest mismatch and with
 // workers that die mid-body.
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, statfsSync } from 'node:fs'
+import { existsSync, readdirSync, statfsSync } from 'node:fs'
 import { appendFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -193,6 +193,44 @@ t.test('writing jobs on tmpfs, which takes O_DIRECT at any alignment (or refuses
   await writeInFlight(job, alignedBatches(body, 700_000), 3)
   t.equal(await job.finish(body.length), sha(body))
   t.same(await readFile(path), body)
+})
+
+t.test('warm starts the workers before any job, once; the first job runs on them; after close it starts none', { skip: !existsSync('/proc/self/task') && 'no /proc' }, async (t) => {
+  const threadsNow = () => readdirSync('/proc/self/task').length
+  const dir = await tempDir(t)
+  const workers = new HashWorkers({ threads: 1 })
+  const before = threadsNow()
+  workers.warm()
+  t.equal(threadsNow(), before + 1, 'one thread more')
+  workers.warm()
+  t.equal(threadsNow(), before + 1, 'warm again: none more')
+  const body = randomBytes(2 * MiB + 3)
+  await writeFile(join(dir, 'f'), '')
+  const job = workers.startWriting(join(dir, 'f'))
+  await writeInFlight(job, alignedBatches(body, MiB), 3)
+  t.equal(await job.finish(body.length), sha(body))
+  t.equal(threadsNow(), before + 1, 'the job ran on the warmed worker')
+  await workers.close()
+  // A terminated thread may take a moment to be reaped.
+  for (let i = 0; i < 50 && threadsNow() > before; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  workers.warm()
+  t.equal(threadsNow(), before, 'closed: warm starts nothing')
+})
+
+t.test('the app warms the store\'s hash workers once it is ready', async (t) => {
+  class CountingWorkers extends HashWorkers {
+    warmed = 0
+    override warm(): void {
+      this.warmed++
+      super.warm()
+    }
+  }
+  const hashWorkers = new CountingWorkers({ threads: 1 })
+  const { app } = await buildTestApp(t, {}, { hashWorkers })
+  t.equal(hashWorkers.warmed, 1)
+  const content = big()
+  const res = await app.inject({ method: 'PUT', url: '/v1/staging/local_upload/WARM', payload: content, headers: { 'content-type': 'application/octet-stream' } })
+  t.equal(res.json().sha256, sha(content))
 })
 
 t.test('a job told of bytes the file does not hold fails; the worker serves the next job', async (t) => {

@@ -76,6 +76,9 @@ export class SharedEngine implements StagingEngine {
     return { items: (await this.totals()).count }
   }
 
+  /** Nothing to start: this engine runs no worker threads. */
+  warm(): void {}
+
   async close(): Promise<void> {
     this.events.stop()
     await this.pool.end()
