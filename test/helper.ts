@@ -1,4 +1,5 @@
 // Builds an app on a fresh temp staging tree with a controllable clock; every test app goes through here.
+import { statfsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -30,6 +31,14 @@ export async function tempDir(t: TapLike, prefix = 'staging-test-'): Promise<str
   const dir = await mkdtemp(join(tmpdir(), prefix))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   return dir
+}
+
+/** ext4, xfs, btrfs: filesystems known to take O_DIRECT writes from aligned memory (the hash workers' path). */
+const DIRECT_FILESYSTEMS = new Set([0xef53, 0x58465342, 0x9123683e])
+
+/** Whether `dir` is on a filesystem known to take the hash workers' O_DIRECT writes. */
+export function takesDirectWrites(dir: string): boolean {
+  return DIRECT_FILESYSTEMS.has(statfsSync(dir).type)
 }
 
 export interface TestApp {

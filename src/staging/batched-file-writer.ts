@@ -104,18 +104,15 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
     const bytes = pendingBytes - keep
     const parts = pending
     pending = []
-    if (keep > 0) {
-      let over = keep
-      while (over > 0) {
-        const part = parts[parts.length - 1]!
-        if (part.length <= over) {
-          pending.unshift(parts.pop()!)
-          over -= part.length
-        } else {
-          parts[parts.length - 1] = part.subarray(0, part.length - over)
-          pending.unshift(part.subarray(part.length - over))
-          over = 0
-        }
+    for (let over = keep; over > 0; ) {
+      const part = parts[parts.length - 1]!
+      if (part.length <= over) {
+        pending.unshift(parts.pop()!)
+        over -= part.length
+      } else {
+        parts[parts.length - 1] = part.subarray(0, part.length - over)
+        pending.unshift(part.subarray(part.length - over))
+        over = 0
       }
     }
     pendingBytes = keep

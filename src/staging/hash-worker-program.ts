@@ -88,6 +88,12 @@ const writeBuffered = (fd, bytes, from, to, position) => {
     done += n
   }
 }
+// A job's steps after its earlier ones; the first failure fails the job (and later steps see it).
+const inTurn = (id, job, step) => {
+  job.io = job.io.then(step).catch((err) => {
+    if (!job.failed) fail(id, err)
+  })
+}
 const writeDirect = (fd, bytes, at, length, position) =>
   new Promise((resolve, reject) => write(fd, bytes, at, length, position, (err, n) => (err ? reject(err) : resolve(n))))
 const takeCopy = (length) => {
@@ -139,7 +145,8 @@ const take = (id, job, m) => {
   landed.catch(() => undefined)
   job.hash.update(bytes)
   // Always through landed, so that drop closes the descriptors only once every write has returned.
-  job.io = job.io.then(() => landed).then((n) => {
+  inTurn(id, job, async () => {
+    const n = await landed
     if (job.failed) return
     if (copy !== null) {
       giveBack(copy)
@@ -148,8 +155,6 @@ const take = (id, job, m) => {
     // The rest, and what a short O_DIRECT write left (on a nearly full disk: the error shows here).
     writeBuffered(job.fd, bytes, n, m.length, m.position)
     parentPort.postMessage({ id, written })
-  }).catch((err) => {
-    if (!job.failed) fail(id, err)
   })
 }
 const readUpTo = (job, upTo) => {
@@ -161,14 +166,12 @@ const readUpTo = (job, upTo) => {
   }
 }
 const finish = (id, job, upTo) => {
-  job.io = job.io.then(() => {
+  inTurn(id, job, () => {
     if (job.failed) return
     readUpTo(job, upTo)
     const sha256 = job.hash.digest('hex')
     drop(id)
     parentPort.postMessage({ id, sha256, direct: job.directBytes })
-  }).catch((err) => {
-    if (!job.failed) fail(id, err)
   })
 }
 parentPort.on('message', (m) => {

@@ -4,7 +4,8 @@
 // it (startWriting); a file written by other means is hashed by a worker reading it back from the page
 // cache as it grows (start), in one reused buffer, while the main thread only posts how far it got.
 //
-// The worker writes in small pieces, for the reason hash-worker-program.ts gives.
+// How the worker writes (whole blocks with O_DIRECT, the rest through the page cache) and why is in
+// hash-worker-program.ts.
 //
 // One worker serves many jobs at once (a job's messages carry its id), so a job never queues behind
 // another one. Should a worker fail, its jobs reject with HashWorkerGone and the caller writes and

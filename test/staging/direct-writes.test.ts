@@ -3,14 +3,11 @@
 // from outside with util-linux's fincore (resident pages of a file), before anything reads it back.
 import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { statfsSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { buildTestApp, tempDir } from '../helper.js'
+import { buildTestApp, takesDirectWrites, tempDir } from '../helper.js'
 
 const MiB = 1024 * 1024
-/** ext4, xfs, btrfs: filesystems that take O_DIRECT with aligned memory. */
-const DIRECT_FILESYSTEMS = new Set([0xef53, 0x58465342, 0x9123683e])
 
 /** Bytes of the file in the page cache (fincore --bytes --raw --noheadings -o RES). */
 function residentBytes(path: string): number {
@@ -28,7 +25,7 @@ const hasFincore = (() => {
 
 t.test('a large upload is written past the page cache by default, through it with STAGING_DIRECT_WRITES=false', { skip: !hasFincore && 'no fincore (util-linux)' }, async (t) => {
   const probeDir = await tempDir(t)
-  if (!DIRECT_FILESYSTEMS.has(statfsSync(probeDir).type)) {
+  if (!takesDirectWrites(probeDir)) {
     t.comment(`${probeDir} is on a filesystem this test does not know to take O_DIRECT`)
     return
   }
