@@ -4,6 +4,7 @@
 // one) is hashed past INLINE_HASH_BYTES by a worker reading it back as it grows (hash-workers.ts).
 import { createHash, type Hash } from 'node:crypto'
 import type { Batch } from './batched-file-writer.js'
+import { WRITES_IN_FLIGHT } from './hash-worker-program.js'
 import { HashWorkerGone, hashFileHere, type HashJob, type HashWorkers } from './hash-workers.js'
 
 /**
@@ -13,13 +14,6 @@ import { HashWorkerGone, hashFileHere, type HashJob, type HashWorkers } from './
  */
 export const INLINE_HASH_BYTES = 8 * 1024 * 1024
 
-/**
- * Batches handed to the worker and not yet written: while the worker writes and hashes one, this
- * thread gathers the next. One at a time left both threads waiting on each other; in pulls one gave
- * ~0.7x `curl -o`, two ~0.8x, three ~0.86x, four no more (bench/RESULTS.md). hash-workers.ts keeps as
- * many batch buffers.
- */
-const WRITES_IN_FLIGHT = 3
 
 export class BodyDigest {
   private inline: Hash | null = createHash('sha256')

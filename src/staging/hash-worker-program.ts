@@ -43,8 +43,13 @@ const WRITE_PIECE_BYTES = 64 * 1024
  * that offset), {buffered} (never O_DIRECT).
  */
 
-/** Aligned copies a worker keeps for later batches (one per batch in flight: body-digest's WRITES_IN_FLIGHT). */
-const SPARE_COPIES = 3
+/**
+ * Batches a body hands to the worker before the oldest is written (body-digest.ts): while the worker
+ * writes and hashes one, the main thread gathers the next. One at a time left both threads waiting on each other; in pulls one gave
+ * ~0.7x `curl -o`, two ~0.8x, three ~0.86x, four no more (bench/RESULTS.md). hash-workers.ts keeps as
+ * many shared batch buffers, and the worker as many aligned copies.
+ */
+export const WRITES_IN_FLIGHT = 3
 
 export const WORKER_PROGRAM = `
 const { closeSync, constants, openSync, readSync, write, writeSync } = require('node:fs')
@@ -55,7 +60,8 @@ const readBuffer = Buffer.allocUnsafeSlow(${1024 * 1024})
 const jobs = new Map()
 // Block-aligned copies of batches: {bytes, at} with bytes[at] on a block boundary (at -1: not probed).
 const copies = []
-const SPARE_COPIES = ${SPARE_COPIES}
+// Aligned copies kept for later batches: one per batch in flight.
+const SPARE_COPIES = ${WRITES_IN_FLIGHT}
 let directRefused = workerData.buffered === true
 
 const openDirect = (path) => {

@@ -14,16 +14,15 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { BATCH_BUFFER_BYTES, WORKER_PROGRAM } from './hash-worker-program.js'
+import { BATCH_BUFFER_BYTES, WORKER_PROGRAM, WRITES_IN_FLIGHT } from './hash-worker-program.js'
 import { ScavengePacer } from './scavenge-pacer.js'
 
 /**
  * A batch goes to the worker in shared memory, one buffer of this size per batch in flight; a
- * written batch's buffer is kept for later batches of any job, up to SPARE_BUFFERS (as many as one
- * body has in flight: body-digest's WRITES_IN_FLIGHT). Fresh buffers per job, moved to the worker and
- * back, kept ~10 MiB more memory resident over five 512 MiB transfers.
+ * written batch's buffer is kept for later batches of any job, up to as many as one body has in
+ * flight (WRITES_IN_FLIGHT). Fresh buffers per job, moved to the worker and back, kept ~10 MiB more
+ * memory resident over five 512 MiB transfers.
  */
-const SPARE_BUFFERS = 3
 
 /** A worker ended or failed under its jobs; the caller writes and hashes the file itself. */
 export class HashWorkerGone extends Error {
@@ -216,7 +215,7 @@ export class HashJob {
         resolve: () => {
           // Kept for a later batch once written; after a failure the caller writes from it, and a
           // worker on its way out might still read it.
-          if (buffer.byteLength === BATCH_BUFFER_BYTES && this.spares.length < SPARE_BUFFERS) this.spares.push(buffer)
+          if (buffer.byteLength === BATCH_BUFFER_BYTES && this.spares.length < WRITES_IN_FLIGHT) this.spares.push(buffer)
           resolve()
         },
         reject
