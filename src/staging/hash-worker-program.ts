@@ -14,8 +14,13 @@
 // tail, a batch that does not start on a boundary, and every write on a filesystem that refuses
 // O_DIRECT (tmpfs) are buffered, in pieces of at most WRITE_PIECE_BYTES: the kernel takes a buffered
 // write into page-cache folios as large as the write, and large folios come from the host-reported
-// memory. Where in its copy a block starts the worker learns once per copy buffer, by writing the
-// batch's first block from each 16-byte step until the kernel takes it (JavaScript cannot see an address).
+// memory. The copies are page-aligned: each is a WebAssembly.Memory's buffer, which V8 maps on a page
+// boundary (JavaScript cannot see an address, and a Buffer's memory is only 16-byte aligned). Memory
+// that is merely aligned to the disk's logical block (512 bytes on virtio disks) is taken too, but
+// the kernel then splits every page across two segments: 1 MiB writes from it ran at ~90 MB/s against
+// ~500 MB/s from page-aligned memory on the benchmark VM (bench/RESULTS.md, the eleventh machine).
+// The first O_DIRECT write of a worker is a probe: a filesystem that opens with O_DIRECT but refuses
+// the write sends that batch and every later one through the page cache.
 
 /** File offsets and lengths of O_DIRECT writes are multiples of this (any disk's logical block divides it). */
 export const BLOCK_BYTES = 4096
@@ -23,10 +28,13 @@ export const BLOCK_BYTES = 4096
 /**
  * The largest batch the file writer makes from socket reads (1 MiB and the 64 KiB read that crossed
  * it): the size of the shared buffers batches come in (hash-workers.ts) and of the worker's aligned
- * copies, so that one copy fits every such batch and is probed once (sized to the batch, 3-4 copies
- * were made and probed per 512 MiB pull, 8-11 per multipart upload, against 3).
+ * copies, so that one copy fits every such batch (sized to the batch, 3-4 copies were made per 512 MiB
+ * pull, 8-11 per multipart upload, against 3). A whole number of WebAssembly pages (17 of 64 KiB).
  */
 export const BATCH_BUFFER_BYTES = 1024 * 1024 + 64 * 1024
+
+/** WebAssembly's page: the unit a WebAssembly.Memory (the worker's aligned copies) is sized in. */
+const WASM_PAGE_BYTES = 64 * 1024
 
 /** The largest buffered write a worker makes: page-cache folios of at most 16 pages (see the header). */
 const WRITE_PIECE_BYTES = 64 * 1024
@@ -58,11 +66,13 @@ const { parentPort, workerData } = require('node:worker_threads')
 const BLOCK = ${BLOCK_BYTES}
 const readBuffer = Buffer.allocUnsafeSlow(${1024 * 1024})
 const jobs = new Map()
-// Block-aligned copies of batches: {bytes, at} with bytes[at] on a block boundary (at -1: not probed).
+// Page-aligned copies of batches (Buffers over WebAssembly memory), kept for later batches.
 const copies = []
 // Aligned copies kept for later batches: one per batch in flight.
 const SPARE_COPIES = ${WRITES_IN_FLIGHT}
 let directRefused = workerData.buffered === true
+// Whether this worker has seen an O_DIRECT write succeed (before that, the first one is the probe).
+let directTaken = false
 
 const openDirect = (path) => {
   if (directRefused) return null
@@ -102,27 +112,29 @@ const inTurn = (id, job, step) => {
 }
 const writeDirect = (fd, bytes, at, length, position) =>
   new Promise((resolve, reject) => write(fd, bytes, at, length, position, (err, n) => (err ? reject(err) : resolve(n))))
+const alignedCopy = (length) => {
+  const pages = Math.ceil(Math.max(length, ${BATCH_BUFFER_BYTES}) / ${WASM_PAGE_BYTES})
+  return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer)
+}
 const takeCopy = (length) => {
   const copy = copies.pop()
-  return copy && copy.bytes.length - copy.at >= length ? copy : { bytes: Buffer.allocUnsafeSlow(Math.max(length, ${BATCH_BUFFER_BYTES}) + BLOCK), at: -1 }
+  return copy && copy.length >= length ? copy : alignedCopy(length)
 }
 const giveBack = (copy) => {
   if (copies.length < SPARE_COPIES) copies.push(copy)
 }
-// Finds where the copy's memory is block-aligned, writing the batch's first block (which the whole
-// batch's write writes again). False when no place works: this filesystem takes O_DIRECT only in name.
+// The worker's first O_DIRECT write: the batch's first block (which the whole batch's write writes
+// again). False when the kernel refuses it: this filesystem takes O_DIRECT only in name.
 const probe = (job, copy, bytes, position) => {
-  for (let at = 0; at < BLOCK; at += 16) {
-    copy.bytes.fill(bytes.subarray(0, BLOCK), at, at + BLOCK)
-    try {
-      writeSync(job.direct, copy.bytes, at, BLOCK, position)
-      copy.at = at
-      return true
-    } catch (err) {
-      if (err.code !== 'EINVAL') throw err
-    }
+  copy.fill(bytes.subarray(0, BLOCK), 0, BLOCK)
+  try {
+    writeSync(job.direct, copy, 0, BLOCK, position)
+  } catch (err) {
+    if (err.code !== 'EINVAL') throw err
+    return false
   }
-  return false
+  directTaken = true
+  return true
 }
 // Writes and hashes a batch: the aligned part goes to the thread pool at once, beside the job's
 // earlier writes, while this thread hashes (had it waited for the earlier ones, the disk would idle
@@ -137,16 +149,16 @@ const take = (id, job, m) => {
   let copy = null
   if (direct > 0) {
     copy = takeCopy(direct)
-    if (copy.at < 0 && !probe(job, copy, bytes, m.position)) {
+    if (!directTaken && !probe(job, copy, bytes, m.position)) {
       // This batch and every later one go through the page cache.
       directRefused = true
       direct = 0
       copy = null
     } else {
-      copy.bytes.fill(bytes.subarray(0, direct), copy.at, copy.at + direct)
+      copy.fill(bytes.subarray(0, direct), 0, direct)
     }
   }
-  const landed = copy === null ? Promise.resolve(0) : writeDirect(job.direct, copy.bytes, copy.at, direct, m.position)
+  const landed = copy === null ? Promise.resolve(0) : writeDirect(job.direct, copy, 0, direct, m.position)
   // Heard in turn below; a failure before then must not count as unhandled (that ends the worker).
   landed.catch(() => undefined)
   job.hash.update(bytes)
