@@ -3,6 +3,7 @@ import { isIP } from 'node:net'
 import cron from 'node-cron'
 import { z } from 'zod'
 import { STORAGE_ENGINES } from './staging/engine.js'
+import type { DirectWrites } from './staging/hash-worker-program.js'
 
 const ROLES = ['ingest', 'operator'] as const
 export type Role = (typeof ROLES)[number]
@@ -116,7 +117,13 @@ export const envSchema = z.object({
   STAGING_BODY_MIN_RATE_BPS: integer(1024, 0, 1_073_741_824),
   STAGING_DRAIN_MAX_KB: integer(8192, 0, 1_048_576),
   STAGING_DRAIN_TIMEOUT_MS: integer(5000, 0, 600_000),
-  STAGING_DIRECT_WRITES: boolean(true),
+  STAGING_DIRECT_WRITES: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .default('auto')
+    .refine((v) => ['auto', 'true', 'false', '1', '0', 'yes', 'no'].includes(v), { error: 'must be auto, true or false' })
+    .transform((v): DirectWrites => (v === 'auto' ? 'auto' : ['true', '1', 'yes'].includes(v) ? 'always' : 'never')),
   FRONTAPP_BASE_URL: origin('https://api2.frontapp.com'),
   FRONTAPP_API_TOKEN: z.string().default(''),
   FRONTAPP_API_SECRET: z.string().default(''),

@@ -109,3 +109,12 @@ t.test('the event feed: sizes and retention, and push needs a URL with a Standar
   for (const name of ['STAGING_EVENTS_SEGMENT_MB', 'STAGING_EVENTS_MAX_MB', 'STAGING_EVENTS_RETENTION_HOURS', 'STAGING_EVENTS_URL', 'STAGING_EVENTS_SECRET']) t.match(bad.message, name, `names ${name}`)
   t.notMatch(bad.message, 'hunter2', 'the secret is not echoed')
 })
+
+t.test('STAGING_DIRECT_WRITES: auto by default; true and false (and their spellings) force one way; anything else is refused', async (t) => {
+  t.equal(loadConfig({}).directWrites, 'auto')
+  for (const [value, mode] of [['auto', 'auto'], [' AUTO ', 'auto'], ['true', 'always'], ['yes', 'always'], ['1', 'always'], ['false', 'never'], ['no', 'never'], ['0', 'never']]) {
+    t.equal(loadConfig({ STAGING_DIRECT_WRITES: value }).directWrites, mode, `${JSON.stringify(value)} is ${mode}`)
+  }
+  const err = t.throws(() => loadConfig({ STAGING_DIRECT_WRITES: 'sometimes' })) as ConfigError
+  t.match(err.message, /STAGING_DIRECT_WRITES.*must be auto, true or false/)
+})

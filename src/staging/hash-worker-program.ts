@@ -1,13 +1,19 @@
 // The program the hash workers run (hash-workers.ts starts them): it writes the batches it is given
 // and hashes them, or hashes a file written by others by reading it back as it grows.
 //
-// A worker writes a batch with O_DIRECT where it can: from its own block-aligned copy of the batch,
-// on the thread pool, while it hashes the batch. Buffered writes put every byte through the page cache
-// (~0.25 s of system time per 512 MiB at best), and on the benchmark VMs up to ~1.6 s once the
-// kernel's free memory has gone back to the host (free page reporting: every page first touched costs
-// a host fault; bench/RESULTS.md, "Large writes and the VM's cold pages"): the same uploads and pulls
-// then ran at half speed, one run in two. O_DIRECT writes cost ~0.02 s and run at the disk's speed.
-// The bytes of a staged item are then not in the page cache; a reader gets them from the disk.
+// How a worker writes (STAGING_DIRECT_WRITES, DirectWrites below): through the page cache, or with
+// O_DIRECT from its own block-aligned copy of the batch, on the thread pool while it hashes the batch.
+// Neither is best everywhere. Buffered writes cost ~0.25-0.35 s of system time per 512 MiB, and the
+// file writer's fdatasync every 8 MiB keeps the disk streaming: on the eleventh benchmark VM they
+// ran 1.3x faster than O_DIRECT in every round (there, extending O_DIRECT writes wait on each other
+// and the final fsync still flushes the host's cache). On the tenth, once the kernel's free memory had
+// gone back to the host (free page reporting: every page first touched costs a host fault;
+// bench/RESULTS.md, "Large writes and the VM's cold pages"), the same buffered writes cost up to ~1.6 s
+// and uploads and pulls ran at half speed one run in two, where O_DIRECT cost ~0.02 s. So by default
+// ('auto') a worker writes buffered and reads its own system time (which is what cold pages cost, and
+// unlike wall time not swayed by the other threads): after a window of PAGE_CACHE_WINDOW_BYTES that
+// cost at least SLOW_BUFFERED_MS_PER_MIB it writes with O_DIRECT for the next DIRECT_SPELL_BYTES, then
+// times the page cache again. Bytes written with O_DIRECT are not left in the page cache.
 //
 // O_DIRECT wants the file offset, the length and the memory address block-aligned. The file writer
 // ends every batch but the last on a BLOCK_BYTES boundary (batched-file-writer.ts); the last one's
@@ -24,6 +30,24 @@
 
 /** File offsets and lengths of O_DIRECT writes are multiples of this (any disk's logical block divides it). */
 export const BLOCK_BYTES = 4096
+
+/**
+ * How the workers write batches: 'auto' (buffered, O_DIRECT while buffered writes are slow), 'always'
+ * (O_DIRECT where the filesystem takes it), 'never' (buffered). STAGING_DIRECT_WRITES auto|true|false.
+ */
+export type DirectWrites = 'auto' | 'always' | 'never'
+
+/**
+ * 'auto': buffered writes that cost the worker thread at least this much system time per MiB, over a
+ * window, switch it to O_DIRECT. Per 512 MiB on the benchmark VMs the worker's system time was
+ * 0.28-0.40 s (0.55-0.8 ms per MiB; also right after drop_caches) with a quick page cache and
+ * 1.57-1.67 s (~3.1 ms per MiB) with cold pages; O_DIRECT's 0.01-0.03 s.
+ */
+export const SLOW_BUFFERED_MS_PER_MIB = 2
+/** 'auto': the buffered bytes a worker times before it decides (~40-200 ms of system time: the clock ticks in 10 ms). */
+export const PAGE_CACHE_WINDOW_BYTES = 64 * 1024 * 1024
+/** 'auto': how long a switch to O_DIRECT lasts, in bytes written, before the page cache is timed again. */
+export const DIRECT_SPELL_BYTES = 1024 * 1024 * 1024
 
 /**
  * The largest batch the file writer makes from socket reads (1 MiB and the 64 KiB read that crossed
@@ -48,7 +72,8 @@ const WRITE_PIECE_BYTES = 64 * 1024
  * the file up to that offset; {id, upTo, end} answers {id, sha256, direct} (direct: bytes written
  * with O_DIRECT) after every earlier answer; {id, abort} drops the job. A failure answers {id, error}
  * at once, and the worker forgets the job. workerData: {crashOn} (tests: exit once a job reaches
- * that offset), {buffered} (never O_DIRECT).
+ * that offset), {direct} (DirectWrites), {slowMsPerMiB, windowBytes, spellBytes} (tests: 'auto''s
+ * threshold, window and spell).
  */
 
 /**
@@ -60,7 +85,7 @@ const WRITE_PIECE_BYTES = 64 * 1024
 export const WRITES_IN_FLIGHT = 3
 
 export const WORKER_PROGRAM = `
-const { closeSync, constants, openSync, readSync, write, writeSync } = require('node:fs')
+const { closeSync, constants, openSync, readFileSync, readSync, write, writeSync } = require('node:fs')
 const { createHash } = require('node:crypto')
 const { parentPort, workerData } = require('node:worker_threads')
 const BLOCK = ${BLOCK_BYTES}
@@ -70,7 +95,29 @@ const jobs = new Map()
 const copies = []
 // Aligned copies kept for later batches: one per batch in flight.
 const SPARE_COPIES = ${WRITES_IN_FLIGHT}
-let directRefused = workerData.buffered === true
+const mode = workerData.direct || 'auto'
+let directRefused = mode === 'never'
+// This thread's system time in ms (/proc/thread-self/stat: stime, in USER_HZ ticks of 10 ms), or
+// null without /proc. Its only system calls of note are its buffered writes: O_DIRECT writes run on
+// the thread pool, and hashing is user time.
+const systemMs = () => {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'latin1')
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 10
+  } catch {
+    return null
+  }
+}
+// 'auto': the buffered bytes of this window and this thread's system time when it began, and the
+// O_DIRECT bytes left in a spell. Without /proc the page cache cannot be timed, and auto stays buffered.
+const pageCache = {
+  windowBytes: workerData.windowBytes || ${PAGE_CACHE_WINDOW_BYTES},
+  slowMsPerMiB: workerData.slowMsPerMiB === undefined ? ${SLOW_BUFFERED_MS_PER_MIB} : workerData.slowMsPerMiB,
+  spellBytes: workerData.spellBytes || ${DIRECT_SPELL_BYTES},
+  bytes: 0,
+  since: mode === 'auto' ? systemMs() : null,
+  directLeft: mode === 'always' ? Infinity : 0
+}
 // Whether this worker has seen an O_DIRECT write succeed (before that, the first one is the probe).
 let directTaken = false
 
@@ -110,6 +157,22 @@ const inTurn = (id, job, step) => {
     if (!job.failed) fail(id, err)
   })
 }
+// 'auto': counts a buffered write's bytes; at the end of a window whose writes cost this thread at
+// least slowMsPerMiB of system time per MiB, O_DIRECT for the next spellBytes.
+const timeBuffered = (bytes) => {
+  if (pageCache.since === null || pageCache.directLeft > 0 || directRefused) return
+  pageCache.bytes += bytes
+  if (pageCache.bytes < pageCache.windowBytes) return
+  const now = systemMs()
+  if (now - pageCache.since >= (pageCache.slowMsPerMiB * pageCache.bytes) / ${1024 * 1024}) pageCache.directLeft = pageCache.spellBytes
+  pageCache.bytes = 0
+  pageCache.since = now
+}
+// 'auto': a spell's O_DIRECT bytes; once it is over, the next window starts.
+const spendSpell = (bytes) => {
+  pageCache.directLeft -= bytes
+  if (pageCache.directLeft <= 0 && pageCache.since !== null) pageCache.since = systemMs()
+}
 const writeDirect = (fd, bytes, at, length, position) =>
   new Promise((resolve, reject) => write(fd, bytes, at, length, position, (err, n) => (err ? reject(err) : resolve(n))))
 const alignedCopy = (length) => {
@@ -145,7 +208,8 @@ const take = (id, job, m) => {
   job.at += m.length
   const written = job.at
   const bytes = new Uint8Array(m.buffer, 0, m.length)
-  let direct = job.direct !== null && !directRefused && m.position % BLOCK === 0 ? m.length - (m.length % BLOCK) : 0
+  const directNow = job.direct !== null && !directRefused && pageCache.directLeft > 0 && m.position % BLOCK === 0
+  let direct = directNow ? m.length - (m.length % BLOCK) : 0
   let copy = null
   if (direct > 0) {
     copy = takeCopy(direct)
@@ -156,6 +220,7 @@ const take = (id, job, m) => {
       copy = null
     } else {
       copy.fill(bytes.subarray(0, direct), 0, direct)
+      spendSpell(direct)
     }
   }
   const landed = copy === null ? Promise.resolve(0) : writeDirect(job.direct, copy, 0, direct, m.position)
@@ -172,6 +237,7 @@ const take = (id, job, m) => {
     }
     // The rest, and what a short O_DIRECT write left (on a nearly full disk: the error shows here).
     writeBuffered(job.fd, bytes, n, m.length, m.position)
+    timeBuffered(m.length - n)
     parentPort.postMessage({ id, written })
   })
 }

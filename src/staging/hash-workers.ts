@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { BATCH_BUFFER_BYTES, WORKER_PROGRAM, WRITES_IN_FLIGHT } from './hash-worker-program.js'
+import { BATCH_BUFFER_BYTES, WORKER_PROGRAM, WRITES_IN_FLIGHT, type DirectWrites } from './hash-worker-program.js'
 import { ScavengePacer } from './scavenge-pacer.js'
 
 /**
@@ -59,8 +59,10 @@ export interface HashWorkersOptions {
   threads?: number
   /** Tests: a worker exits as soon as a job has been written up to this offset. */
   crashAt?: number
-  /** The workers write through the page cache only, as on a filesystem without O_DIRECT (STAGING_DIRECT_WRITES=false). */
-  buffered?: boolean
+  /** How the workers write batches (STAGING_DIRECT_WRITES; hash-worker-program.ts). Default 'auto'. */
+  direct?: DirectWrites
+  /** Tests: the 'auto' mode's threshold, window and spell (SLOW_BUFFERED_MS_PER_MIB, PAGE_CACHE_WINDOW_BYTES, DIRECT_SPELL_BYTES). */
+  pageCacheCheck?: { slowMsPerMiB: number; windowBytes: number; spellBytes: number }
   /** Collects the chunks of the batches handed over (scavenge-pacer.ts); tests count its calls. */
   pacer?: ScavengePacer
 }
@@ -144,7 +146,7 @@ export class HashWorkers {
   }
 
   private spawn(): Thread {
-    const worker = new Worker(WORKER_PROGRAM, { eval: true, workerData: { crashOn: this.options.crashAt, buffered: this.options.buffered } })
+    const worker = new Worker(WORKER_PROGRAM, { eval: true, workerData: { crashOn: this.options.crashAt, direct: this.options.direct, ...this.options.pageCacheCheck } })
     // An idle worker must not keep the process alive (start refs it while it has jobs).
     worker.unref()
     const thread: Thread = { worker, jobs: new Map(), gone: false }

@@ -20,6 +20,7 @@ import { noEvents, type StagingEventSink } from './event-sink.js'
 import { silentObserver, type StagingObserver } from './observer.js'
 import { QuotaLedger, type QuotaLimits } from './quota.js'
 import { storageError } from './storage-errors.js'
+import type { DirectWrites } from './hash-worker-program.js'
 import { HashWorkers } from './hash-workers.js'
 import { TreeLock } from './tree-lock.js'
 import type { PreparedTree } from './prepared-tree.js'
@@ -36,11 +37,8 @@ export interface StoreOptions {
   events?: StagingEventSink
   /** Where drafts hash large bodies (default: a pool of its own); close ends it either way. */
   hashWorkers?: HashWorkers
-  /**
-   * The default pool's workers write large bodies' whole blocks with O_DIRECT where the filesystem
-   * takes it (hash-worker-program.ts); false: through the page cache. Default true.
-   */
-  directWrites?: boolean
+  /** How the default pool's workers write large bodies (STAGING_DIRECT_WRITES; hash-worker-program.ts). Default 'auto'. */
+  directWrites?: DirectWrites
   /** The tree taken and its load begun before the store existed (prepared-tree.ts): the first init uses both. */
   prepared?: PreparedTree
 }
@@ -101,7 +99,7 @@ export class StagingStore {
     this.quota = new QuotaLedger(options.limits, () => this.index.snapshot().bytes)
     this.observer = options.observer ?? silentObserver
     this.events = options.events ?? noEvents
-    this.hashWorkers = options.hashWorkers ?? new HashWorkers({ buffered: options.directWrites === false })
+    this.hashWorkers = options.hashWorkers ?? new HashWorkers({ direct: options.directWrites })
   }
 
   get baseDir(): string {

@@ -49,7 +49,7 @@ t.test('one start-up line with the settings that matter; secrets never', async (
     settings: {
       version: PACKAGE_VERSION,
       auth: { enabled: true, tokens_by_role: { ingest: 1, operator: 1 }, token_names: ['ingest:pipeline-a'], metrics_token: true },
-      storage: { engine: 'local', base_dir: dir, direct_writes: true },
+      storage: { engine: 'local', base_dir: dir, direct_writes: 'auto' },
       quota_bytes: 2 * 1024 ** 3,
       max_document_bytes: 16 * 1024 ** 2,
       cleanup_schedule: { cron: '0 */5 * * * *' },

@@ -1,10 +1,13 @@
-// STAGING_DIRECT_WRITES: a large upload's whole blocks go to the disk with O_DIRECT by default, so the
-// stored file is not left in the page cache, and through the page cache with the setting off. Seen
-// from outside with util-linux's fincore (resident pages of a file), before anything reads it back.
+// STAGING_DIRECT_WRITES: with true a large upload's whole blocks go to the disk with O_DIRECT, so the
+// stored file is not left in the page cache; with false, and by default (auto, which writes through the
+// page cache unless a window of PAGE_CACHE_WINDOW_BYTES of buffered writes was slow, more than this
+// upload holds), through the page cache. Seen from outside with util-linux's fincore (resident pages of
+// a file), before anything reads it back.
 import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import t from 'tap'
+import { PAGE_CACHE_WINDOW_BYTES } from '../../src/staging/hash-worker-program.js'
 import { buildTestApp, takesDirectWrites, tempDir } from '../helper.js'
 
 const MiB = 1024 * 1024
@@ -23,21 +26,23 @@ const hasFincore = (() => {
   }
 })()
 
-t.test('a large upload is written past the page cache by default, through it with STAGING_DIRECT_WRITES=false', { skip: !hasFincore && 'no fincore (util-linux)' }, async (t) => {
+t.test('a large upload is written past the page cache with STAGING_DIRECT_WRITES=true, through it with false, auto and by default', { skip: !hasFincore && 'no fincore (util-linux)' }, async (t) => {
   const probeDir = await tempDir(t)
   if (!takesDirectWrites(probeDir)) {
     t.comment(`${probeDir} is on a filesystem this test does not know to take O_DIRECT`)
     return
   }
   const content = randomBytes(24 * MiB + 777)
-  for (const [setting, direct] of [[undefined, true], ['true', true], ['false', false]] as const) {
+  t.ok(content.length < PAGE_CACHE_WINDOW_BYTES, 'auto: the upload ends before its first window is timed')
+  for (const [setting, direct] of [[undefined, false], ['auto', false], ['true', true], ['false', false]] as const) {
     const { app, baseDir } = await buildTestApp(t, setting === undefined ? {} : { STAGING_DIRECT_WRITES: setting })
     const res = await app.inject({ method: 'PUT', url: '/v1/staging/local_upload/BIG?filename=big.bin', payload: content, headers: { 'content-type': 'application/octet-stream' } })
     t.equal(res.statusCode, 201)
     t.equal(res.json().sha256, createHash('sha256').update(content).digest('hex'))
     const resident = residentBytes(join(baseDir, 'local_upload', 'BIG', 'big.bin'))
-    if (direct) t.ok(resident < 2 * MiB, `STAGING_DIRECT_WRITES=${setting ?? '(default)'}: ${resident} bytes in the page cache`)
-    else t.ok(resident > 20 * MiB, `STAGING_DIRECT_WRITES=false: ${resident} bytes in the page cache`)
+    const name = `STAGING_DIRECT_WRITES=${setting ?? '(default)'}`
+    if (direct) t.ok(resident < 2 * MiB, `${name}: ${resident} bytes in the page cache`)
+    else t.ok(resident > 20 * MiB, `${name}: ${resident} bytes in the page cache`)
     t.same((await app.inject({ method: 'GET', url: '/v1/staging/local_upload/BIG/content' })).rawPayload, content, 'the stored bytes')
   }
 })

@@ -78,7 +78,7 @@ function batches(buf: Buffer, batchBytes: number): { parts: Buffer[]; bytes: num
 
 t.test('writing jobs: a worker writes the batches into the file in order and hashes them, two files in turns, two batches in flight', async (t) => {
   const dir = await tempDir(t)
-  const workers = new HashWorkers({ threads: 1 })
+  const workers = new HashWorkers({ threads: 1, direct: 'always' })
   t.teardown(() => workers.close())
   const a = randomBytes(3 * MiB + 12345)
   const b = randomBytes(2 * MiB + 7)
@@ -166,25 +166,54 @@ t.test('writing jobs: aligned batches go with O_DIRECT where the filesystem take
   const list = alignedBatches(body, MiB)
   t.ok(list.slice(0, -1).every((b) => (b.position + b.bytes) % 4096 === 0) && list.length >= 3, 'batches but the last end on a block boundary')
   const dir = await tempDir(t)
-  for (const buffered of [false, true]) {
-    const workers = new HashWorkers({ threads: 1, buffered })
+  for (const direct of ['always', 'never'] as const) {
+    const workers = new HashWorkers({ threads: 1, direct })
     t.teardown(() => workers.close())
-    const path = join(dir, `body-${buffered}`)
+    const path = join(dir, `body-${direct}`)
     await writeFile(path, '')
     const job = workers.startWriting(path)
     await writeInFlight(job, list, 3)
-    t.equal(await job.finish(body.length), sha(body), `buffered ${buffered}: the digest`)
-    t.same(await readFile(path), body, `buffered ${buffered}: the stored bytes`)
-    const direct = !buffered && takesDirectWrites(dir) ? body.length - (body.length % 4096) : 0
-    if (!buffered && !takesDirectWrites(dir)) t.comment(`${dir} is on a filesystem this test does not know to take O_DIRECT`)
-    else t.equal(job.directBytes, direct, `buffered ${buffered}: ${direct} bytes with O_DIRECT`)
+    t.equal(await job.finish(body.length), sha(body), `${direct}: the digest`)
+    t.same(await readFile(path), body, `${direct}: the stored bytes`)
+    const bytes = direct === 'always' && takesDirectWrites(dir) ? body.length - (body.length % 4096) : 0
+    if (direct === 'always' && !takesDirectWrites(dir)) t.comment(`${dir} is on a filesystem this test does not know to take O_DIRECT`)
+    else t.equal(job.directBytes, bytes, `${direct}: ${bytes} bytes with O_DIRECT`)
   }
+})
+
+t.test('auto: buffered while the page cache keeps up; a window of slow buffered writes starts a spell of O_DIRECT, after which the page cache is timed again', async (t) => {
+  const dir = await tempDir(t)
+  if (!takesDirectWrites(dir)) {
+    t.comment(`${dir} is on a filesystem this test does not know to take O_DIRECT`)
+    return
+  }
+  const body = randomBytes(6 * MiB + 100)
+  // Whole MiBs, then 100 bytes: each batch fills a window or a spell by itself.
+  const list = Array.from({ length: 7 }, (_, i) => ({ parts: [body.subarray(i * MiB, (i + 1) * MiB)], bytes: Math.min(MiB, body.length - i * MiB), position: i * MiB }))
+  /** One batch at a time, so that each is timed before the next is taken; the bytes written with O_DIRECT. */
+  const write = async (workers: HashWorkers, name: string) => {
+    const path = join(dir, name)
+    await writeFile(path, '')
+    const job = workers.startWriting(path)
+    await writeInFlight(job, list, 1)
+    t.equal(await job.finish(body.length), sha(body), `${name}: the digest`)
+    t.same(await readFile(path), body, `${name}: the stored bytes`)
+    return job.directBytes
+  }
+  // No page cache is that quick: every window is slow. Each 1 MiB buffered window starts a 1 MiB spell.
+  const slow = new HashWorkers({ threads: 1, pageCacheCheck: { slowMsPerMiB: 0, windowBytes: MiB, spellBytes: MiB } })
+  t.teardown(() => slow.close())
+  t.equal(await write(slow, 'slow'), 3 * MiB, 'the second, fourth and sixth MiB (each a spell after a slow window) with O_DIRECT')
+  // No page cache is that slow: everything buffered.
+  const quick = new HashWorkers({ threads: 1, pageCacheCheck: { slowMsPerMiB: 1e9, windowBytes: MiB, spellBytes: MiB } })
+  t.teardown(() => quick.close())
+  t.equal(await write(quick, 'quick'), 0, 'a quick page cache: nothing with O_DIRECT')
 })
 
 t.test('writing jobs on tmpfs, which takes O_DIRECT at any alignment (or refuses it): the bytes land intact', { skip: !existsSync('/dev/shm') && 'no /dev/shm' }, async (t) => {
   const dir = await mkdtemp('/dev/shm/hash-workers-')
   t.teardown(() => rm(dir, { recursive: true, force: true }))
-  const workers = new HashWorkers({ threads: 1 })
+  const workers = new HashWorkers({ threads: 1, direct: 'always' })
   t.teardown(() => workers.close())
   const body = randomBytes(2 * MiB + 5000)
   const path = join(dir, 'body')
