@@ -162,5 +162,5 @@ async function createEngine(config: Config, clock: Clock, observer: StagingObser
     return new SharedEngine({ databaseUrl: config.storage.databaseUrl, s3: config.storage.s3, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, log, eventMaxAgeMs: config.events.maxAgeMs })
   }
   const { segmentBytes, maxBytes, maxAgeMs } = config.events
-  return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, eventLog: { segmentBytes, maxBytes, maxAgeMs }, hashWorkers: deps.hashWorkers, directWrites: config.directWrites, prepared: deps.preparedTree })
+  return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, eventLog: { segmentBytes, maxBytes, maxAgeMs }, hashWorkers: deps.hashWorkers, directWrites: config.directWrites, log, prepared: deps.preparedTree })
 }

@@ -70,7 +70,8 @@ const WRITE_PIECE_BYTES = 64 * 1024
  * {id, buffer, length, position} writes a batch (in a SharedArrayBuffer) at the end of what the job
  * has written, hashes it and answers {id, written} once it is in the file, in order; {id, upTo} hashes
  * the file up to that offset; {id, upTo, end} answers {id, sha256, direct} (direct: bytes written
- * with O_DIRECT) after every earlier answer; {id, abort} drops the job. A failure answers {id, error}
+ * with O_DIRECT) after every earlier answer; {id, abort} drops the job. 'auto' tells of each switch
+ * to O_DIRECT with {slowPageCache: {msPerMiB, windowBytes, directBytes}}. A failure answers {id, error}
  * at once, and the worker forgets the job. workerData: {crashOn} (tests: exit once a job reaches
  * that offset), {direct} (DirectWrites), {slowMsPerMiB, windowBytes, spellBytes} (tests: 'auto''s
  * threshold, window and spell).
@@ -164,7 +165,11 @@ const timeBuffered = (bytes) => {
   pageCache.bytes += bytes
   if (pageCache.bytes < pageCache.windowBytes) return
   const now = systemMs()
-  if (now - pageCache.since >= (pageCache.slowMsPerMiB * pageCache.bytes) / ${1024 * 1024}) pageCache.directLeft = pageCache.spellBytes
+  const msPerMiB = ((now - pageCache.since) * ${1024 * 1024}) / pageCache.bytes
+  if (msPerMiB >= pageCache.slowMsPerMiB) {
+    pageCache.directLeft = pageCache.spellBytes
+    parentPort.postMessage({ slowPageCache: { msPerMiB, windowBytes: pageCache.bytes, directBytes: pageCache.spellBytes } })
+  }
   pageCache.bytes = 0
   pageCache.since = now
 }

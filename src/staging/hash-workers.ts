@@ -32,6 +32,8 @@ export class HashWorkerGone extends Error {
 /** What a worker answers: a batch written (the job's length now), the digest, or a failure. */
 interface Answer {
   id: number
+  /** Not a job's answer: a switch to O_DIRECT. */
+  slowPageCache?: SlowPageCache
   written?: number
   sha256?: string
   /** With sha256: the bytes the worker wrote with O_DIRECT. */
@@ -65,6 +67,16 @@ export interface HashWorkersOptions {
   pageCacheCheck?: { slowMsPerMiB: number; windowBytes: number; spellBytes: number }
   /** Collects the chunks of the batches handed over (scavenge-pacer.ts); tests count its calls. */
   pacer?: ScavengePacer
+  /** 'auto': a worker's buffered writes turned slow and it writes with O_DIRECT for a while (the app logs it). */
+  onSlowPageCache?: (notice: SlowPageCache) => void
+}
+
+/** A worker's switch to O_DIRECT: the system time its last window of buffered writes cost, per MiB. */
+export interface SlowPageCache {
+  msPerMiB: number
+  windowBytes: number
+  /** The bytes it now writes with O_DIRECT before it times the page cache again. */
+  directBytes: number
 }
 
 /**
@@ -151,6 +163,7 @@ export class HashWorkers {
     worker.unref()
     const thread: Thread = { worker, jobs: new Map(), gone: false }
     worker.on('message', (m: Answer) => {
+      if (m.slowPageCache) return this.options.onSlowPageCache?.(m.slowPageCache)
       const job = thread.jobs.get(m.id)
       if (!job) return
       const pending = job.pending.shift()

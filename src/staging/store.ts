@@ -39,6 +39,8 @@ export interface StoreOptions {
   hashWorkers?: HashWorkers
   /** How the default pool's workers write large bodies (STAGING_DIRECT_WRITES; hash-worker-program.ts). Default 'auto'. */
   directWrites?: DirectWrites
+  /** Where the default pool's workers report a switch to O_DIRECT ('auto'): the app's logger. */
+  log?: { info(fields: object, message: string): void }
   /** The tree taken and its load begun before the store existed (prepared-tree.ts): the first init uses both. */
   prepared?: PreparedTree
 }
@@ -99,7 +101,14 @@ export class StagingStore {
     this.quota = new QuotaLedger(options.limits, () => this.index.snapshot().bytes)
     this.observer = options.observer ?? silentObserver
     this.events = options.events ?? noEvents
-    this.hashWorkers = options.hashWorkers ?? new HashWorkers({ direct: options.directWrites })
+    this.hashWorkers = options.hashWorkers ?? new HashWorkers({
+      direct: options.directWrites,
+      onSlowPageCache: (n) =>
+        options.log?.info(
+          { ms_per_mib: Math.round(n.msPerMiB * 100) / 100, window_bytes: n.windowBytes, direct_bytes: n.directBytes },
+          'buffered writes are slow (the hash worker\'s system time per MiB): writing large bodies with O_DIRECT for a while'
+        )
+    })
   }
 
   get baseDir(): string {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { INLINE_HASH_BYTES } from '../../src/staging/body-digest.js'
-import { HashWorkers, type HashJob } from '../../src/staging/hash-workers.js'
+import { HashWorkers, type HashJob, type SlowPageCache } from '../../src/staging/hash-workers.js'
 import { buildTestApp, multipartBody, takesDirectWrites, tempDir } from '../helper.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -201,13 +201,18 @@ t.test('auto: buffered while the page cache keeps up; a window of slow buffered 
     return job.directBytes
   }
   // No page cache is that quick: every window is slow. Each 1 MiB buffered window starts a 1 MiB spell.
-  const slow = new HashWorkers({ threads: 1, pageCacheCheck: { slowMsPerMiB: 0, windowBytes: MiB, spellBytes: MiB } })
+  const notices: SlowPageCache[] = []
+  const slow = new HashWorkers({ threads: 1, pageCacheCheck: { slowMsPerMiB: 0, windowBytes: MiB, spellBytes: MiB }, onSlowPageCache: (n) => notices.push(n) })
   t.teardown(() => slow.close())
   t.equal(await write(slow, 'slow'), 3 * MiB, 'the second, fourth and sixth MiB (each a spell after a slow window) with O_DIRECT')
+  t.equal(notices.length, 3, 'each switch is told')
+  t.ok(notices.every((n) => n.windowBytes === MiB && n.directBytes === MiB && Number.isFinite(n.msPerMiB) && n.msPerMiB >= 0), 'with its window, its spell and the system time per MiB')
   // No page cache is that slow: everything buffered.
-  const quick = new HashWorkers({ threads: 1, pageCacheCheck: { slowMsPerMiB: 1e9, windowBytes: MiB, spellBytes: MiB } })
+  const calm: SlowPageCache[] = []
+  const quick = new HashWorkers({ threads: 1, pageCacheCheck: { slowMsPerMiB: 1e9, windowBytes: MiB, spellBytes: MiB }, onSlowPageCache: (n) => calm.push(n) })
   t.teardown(() => quick.close())
   t.equal(await write(quick, 'quick'), 0, 'a quick page cache: nothing with O_DIRECT')
+  t.equal(calm.length, 0, 'and nothing told')
 })
 
 t.test('writing jobs on tmpfs, which takes O_DIRECT at any alignment (or refuses it): the bytes land intact', { skip: !existsSync('/dev/shm') && 'no /dev/shm' }, async (t) => {
