@@ -37,17 +37,27 @@ t.test('kill -9 during push loses no event and duplicates only by webhook-id', a
   for (let round = 0; round < ROUNDS; round++) {
     const { child, base } = await start()
     const exited = once(child, 'exit')
-    const uploads = Array.from({ length: 8 }, (_, i) => {
-      const id = `K${round}-${i}`
+    let firstAck = () => undefined as void
+    const acknowledged = new Promise<void>((resolve) => (firstAck = resolve))
+    const upload = (id: string) => {
       const body = multipartBody({ document_id: id }, { filename: `${id}.bin`, content: `${id}|`.repeat(50) })
       return fetch(`${base}/v1/documents`, { method: 'POST', headers: { 'content-type': body.headers['content-type'] as string }, body: body.payload }).then(
         (res) => {
-          if (res.status === 201) acked.push(id)
+          if (res.status !== 201) return
+          acked.push(id)
+          firstAck()
         },
         () => undefined
       )
-    })
-    await new Promise((r) => setTimeout(r, 60 + ((round * 53) % 200)))
+    }
+    const uploads = Array.from({ length: 8 }, (_, i) => upload(`K${round}-${i}`))
+    // The kill waits for one of the round's uploads to be acknowledged (a fresh process's first ones
+    // took longer than a fixed 60-260 ms on a slow machine: CI once saw none in five rounds); a second
+    // wave then starts, and the kill lands at a moment that varies by round, with that wave and the
+    // pushes in flight.
+    await Promise.race([acknowledged, new Promise((r) => setTimeout(r, 15_000))])
+    uploads.push(...Array.from({ length: 8 }, (_, i) => upload(`K${round}-${8 + i}`)))
+    await new Promise((r) => setTimeout(r, (round * 53) % 200))
     child.kill('SIGKILL')
     await exited
     kills++
