@@ -138,7 +138,7 @@ const drop = (id) => {
   // After the writes in flight, so that none lands on a descriptor number reused meanwhile.
   job.io.then(() => {
     try { closeSync(job.fd) } catch {}
-    if (job.direct !== null) try { closeSync(job.direct) } catch {}
+    if (job.direct != null) try { closeSync(job.direct) } catch {}
   })
 }
 const fail = (id, err) => {
@@ -213,8 +213,10 @@ const take = (id, job, m) => {
   job.at += m.length
   const written = job.at
   const bytes = new Uint8Array(m.buffer, 0, m.length)
-  const directNow = job.direct !== null && !directRefused && pageCache.directLeft > 0 && m.position % BLOCK === 0
-  let direct = directNow ? m.length - (m.length % BLOCK) : 0
+  const wantsDirect = !directRefused && pageCache.directLeft > 0 && m.position % BLOCK === 0
+  // Opened on the job's first batch that wants it ('auto' spends most jobs buffered); null: refused.
+  if (wantsDirect && job.direct === undefined) job.direct = openDirect(job.path)
+  let direct = wantsDirect && job.direct !== null ? m.length - (m.length % BLOCK) : 0
   let copy = null
   if (direct > 0) {
     copy = takeCopy(direct)
@@ -269,8 +271,9 @@ parentPort.on('message', (m) => {
     if (workerData.crashOn !== undefined && reach >= workerData.crashOn) process.exit(70)
     if (m.path !== undefined) {
       const fd = openSync(m.path, m.write ? 'r+' : 'r')
-      const direct = m.write ? openDirect(m.path) : null
-      jobs.set(m.id, { fd, direct, hash: createHash('sha256'), at: 0, io: Promise.resolve(), failed: false, directBytes: 0 })
+      // direct: the O_DIRECT descriptor, undefined until a batch wants it (take), null where there is none.
+      const direct = m.write ? undefined : null
+      jobs.set(m.id, { fd, path: m.path, direct, hash: createHash('sha256'), at: 0, io: Promise.resolve(), failed: false, directBytes: 0 })
       return
     }
     const job = jobs.get(m.id)
