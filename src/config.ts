@@ -27,14 +27,17 @@ const integer = (fallback: number, min: number, max: number) =>
         .min(min, { error: `must be at least ${min}` })
         .max(max, { error: `must be at most ${max}` })
     )
+/** How a boolean setting may be spelled (lower-cased), yes and no. */
+const TRUE_WORDS = ['true', '1', 'yes']
+const FALSE_WORDS = ['false', '0', 'no']
 const boolean = (fallback: boolean) =>
   z
     .string()
     .trim()
     .toLowerCase()
     .default(String(fallback))
-    .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), { error: 'must be true or false' })
-    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .refine((v) => TRUE_WORDS.includes(v) || FALSE_WORDS.includes(v), { error: 'must be true or false' })
+    .transform((v) => TRUE_WORDS.includes(v))
 const list = z
   .string()
   .default('')
@@ -122,8 +125,8 @@ export const envSchema = z.object({
     .trim()
     .toLowerCase()
     .default('auto')
-    .refine((v) => ['auto', 'true', 'false', '1', '0', 'yes', 'no'].includes(v), { error: 'must be auto, true or false' })
-    .transform((v): DirectWrites => (v === 'auto' ? 'auto' : ['true', '1', 'yes'].includes(v) ? 'always' : 'never')),
+    .refine((v) => v === 'auto' || TRUE_WORDS.includes(v) || FALSE_WORDS.includes(v), { error: 'must be auto, true or false' })
+    .transform((v): DirectWrites => (v === 'auto' ? 'auto' : TRUE_WORDS.includes(v) ? 'always' : 'never')),
   FRONTAPP_BASE_URL: origin('https://api2.frontapp.com'),
   FRONTAPP_API_TOKEN: z.string().default(''),
   FRONTAPP_API_SECRET: z.string().default(''),
