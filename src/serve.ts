@@ -4,6 +4,7 @@
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { governHeapGrowth } from './heap-growth.js'
+import { raiseMallocThresholds } from './malloc-thresholds.js'
 import { logProcessEvents } from './process-events.js'
 import type { PreparedTree } from './staging/prepared-tree.js'
 import { TreeLockedError } from './staging/tree-lock.js'
@@ -22,6 +23,8 @@ async function main(env: NodeJS.ProcessEnv, early: Promise<PreparedTree | null>)
   }
   // From the tree's load on: the old generation's room after each full GC (heap-growth.ts).
   governHeapGrowth()
+  // So that large pulls do not fault their socket buffers back in, burst after burst (malloc-thresholds.ts).
+  raiseMallocThresholds()
   // Another process holding the tree rejects here: TreeLockedError.
   const prepared = await early
   let app
