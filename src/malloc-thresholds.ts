@@ -4,7 +4,7 @@
 // at once. Where they lay at the top of the heap, glibc gave them back (free() trims the main heap
 // with brk once more than M_TRIM_THRESHOLD, 128 KiB by default, is free at its top) and the next reads
 // faulted every page in again: some processes ran pulls with 7-14k page faults per 512 MiB on the main
-// thread (1144 brk calls in three pulls), others with 50-1700, at ~15% less throughput
+// thread (1144 brk calls in three pulls), others with 190-1750, at 10-15% less throughput
 // (bench/RESULTS.md, the twelfth machine).
 //
 // The thresholds cannot be set from JavaScript (mallopt), and the environment variables for them
