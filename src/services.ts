@@ -21,7 +21,7 @@ import type { StagingEngine, Sweeper } from './staging/engine.js'
 import type { SharedEngine } from './staging/shared/shared-engine.js'
 import { EVENTS_DIR, LocalEngine } from './staging/local-engine.js'
 import { TMP_DIR } from './staging/load-tree.js'
-import type { HashWorkers } from './staging/hash-workers.js'
+import type { HashWorkers, HashWorkersOptions } from './staging/hash-workers.js'
 import type { PreparedTree } from './staging/prepared-tree.js'
 import type { StagingStore } from './staging/store.js'
 import { createStructuredStager, type StructuredStager } from './structured/create-stager.js'
@@ -42,6 +42,8 @@ export interface ServiceDeps {
   pushLockRetryMs?: number
   /** Local engine: where drafts hash large bodies (default: the store's own); tests pass failing ones. */
   hashWorkers?: HashWorkers
+  /** Local engine: the store's own hash workers' 'auto' threshold, window and spell; tests shrink them. */
+  pageCacheCheck?: HashWorkersOptions['pageCacheCheck']
   /** Local engine: the tree already taken and being read by the process entry (src/server.ts). */
   preparedTree?: PreparedTree
 }
@@ -162,5 +164,5 @@ async function createEngine(config: Config, clock: Clock, observer: StagingObser
     return new SharedEngine({ databaseUrl: config.storage.databaseUrl, s3: config.storage.s3, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, log, eventMaxAgeMs: config.events.maxAgeMs })
   }
   const { segmentBytes, maxBytes, maxAgeMs } = config.events
-  return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, eventLog: { segmentBytes, maxBytes, maxAgeMs }, hashWorkers: deps.hashWorkers, directWrites: config.directWrites, log, prepared: deps.preparedTree })
+  return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, eventLog: { segmentBytes, maxBytes, maxAgeMs }, hashWorkers: deps.hashWorkers, pageCacheCheck: deps.pageCacheCheck, directWrites: config.directWrites, log, prepared: deps.preparedTree })
 }

@@ -21,7 +21,7 @@ import { silentObserver, type StagingObserver } from './observer.js'
 import { QuotaLedger, type QuotaLimits } from './quota.js'
 import { storageError } from './storage-errors.js'
 import type { DirectWrites } from './hash-worker-program.js'
-import { HashWorkers } from './hash-workers.js'
+import { HashWorkers, type HashWorkersOptions } from './hash-workers.js'
 import { TreeLock } from './tree-lock.js'
 import type { PreparedTree } from './prepared-tree.js'
 import type { IndexEntry, IndexedFields } from './loaded-record.js'
@@ -41,6 +41,8 @@ export interface StoreOptions {
   directWrites?: DirectWrites
   /** Where the default pool's workers report a switch to O_DIRECT ('auto'): the app's logger. */
   log?: { info(fields: object, message: string): void }
+  /** Tests: the default pool's 'auto' threshold, window and spell (HashWorkersOptions.pageCacheCheck). */
+  pageCacheCheck?: HashWorkersOptions['pageCacheCheck']
   /** The tree taken and its load begun before the store existed (prepared-tree.ts): the first init uses both. */
   prepared?: PreparedTree
 }
@@ -103,6 +105,7 @@ export class StagingStore {
     this.events = options.events ?? noEvents
     this.hashWorkers = options.hashWorkers ?? new HashWorkers({
       direct: options.directWrites,
+      pageCacheCheck: options.pageCacheCheck,
       onSlowPageCache: (n) =>
         options.log?.info(
           { ms_per_mib: Math.round(n.msPerMiB * 100) / 100, window_bytes: n.windowBytes, direct_bytes: n.directBytes },
