@@ -3,7 +3,7 @@ import { isIP } from 'node:net'
 import cron from 'node-cron'
 import { z } from 'zod'
 import { STORAGE_ENGINES } from './staging/engine.js'
-import type { DirectWrites } from './staging/hash-worker-program.js'
+import type { DirectWrites } from './staging/large-body-constants.js'
 
 const ROLES = ['ingest', 'operator'] as const
 export type Role = (typeof ROLES)[number]

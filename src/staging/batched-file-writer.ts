@@ -5,7 +5,7 @@ import { closeSync, writevSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { Writable } from 'node:stream'
 import { fsyncFd, openFd } from './durable-fs.js'
-import { BLOCK_BYTES } from './hash-worker-program.js'
+import { BLOCK_BYTES } from './large-body-constants.js'
 
 const BATCH_BYTES = 1024 * 1024
 /**

@@ -4,7 +4,7 @@
 // one) is hashed past INLINE_HASH_BYTES by a worker reading it back as it grows (hash-workers.ts).
 import { createHash, type Hash } from 'node:crypto'
 import type { Batch } from './batched-file-writer.js'
-import { WRITES_IN_FLIGHT } from './hash-worker-program.js'
+import { WRITES_IN_FLIGHT } from './large-body-constants.js'
 import { HashWorkerGone, hashFileHere, type HashJob, type HashWorkers } from './hash-workers.js'
 
 /**

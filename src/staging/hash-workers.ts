@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { BATCH_BUFFER_BYTES, WORKER_PROGRAM, WRITES_IN_FLIGHT, type DirectWrites } from './hash-worker-program.js'
+import { WORKER_PROGRAM } from './hash-worker-program.js'
+import { BATCH_BUFFER_BYTES, WRITES_IN_FLIGHT, type DirectWrites } from './large-body-constants.js'
 import { ScavengePacer } from './scavenge-pacer.js'
 
 /**

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import t from 'tap'
-import { PAGE_CACHE_WINDOW_BYTES } from '../../src/staging/hash-worker-program.js'
+import { PAGE_CACHE_WINDOW_BYTES } from '../../src/staging/large-body-constants.js'
 import { buildTestApp, takesDirectWrites, tempDir } from '../helper.js'
 
 const MiB = 1024 * 1024
