@@ -56,8 +56,6 @@ const WRITE_PIECE_BYTES = 64 * 1024
  * that offset), {direct} (DirectWrites), {slowMsPerMiB, windowBytes, spellBytes} (tests: 'auto''s
  * threshold, window and spell).
  */
-
-
 export const WORKER_PROGRAM = `
 const { closeSync, constants, openSync, readFileSync, readSync, write, writeSync } = require('node:fs')
 const { createHash } = require('node:crypto')
