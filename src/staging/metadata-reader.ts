@@ -5,17 +5,20 @@
 // this thread needs next is still being read, it claims and reads the next free one itself rather
 // than wait. Readers answer on their own message ports, which this thread drains synchronously
 // between its own chunks (a 'message' event would wait for the event loop).
+//
+// A reader thread takes ~0.1 s to start, so readers are started before the list exists
+// (startReaders) and wait for it: their start overlaps this thread's listing of the tree.
 import { availableParallelism } from 'node:os'
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs'
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
-import { packPathsShared } from './packed-paths.js'
+import { packPathsShared, type PackedPaths } from './packed-paths.js'
 
 /**
  * Metadata files are a few hundred bytes: one read into `buffer` at `offset` (at least MAX_READ free
  * there), instead of readFileSync's fstat and reads. The number of bytes read, or, for a file that
  * fills the room and so may be longer, the whole file.
  */
-function readMetadataInto(path: string, buffer: Buffer, offset: number): number | Buffer {
+function readMetadataInto(path: Buffer, buffer: Buffer, offset: number): number | Buffer {
   const fd = openSync(path, 'r')
   let n: number
   try {
@@ -45,54 +48,61 @@ interface Chunk {
  */
 const WORKER_PROGRAM = `
 const { closeSync, openSync, readFileSync, readSync } = require('node:fs')
-const { workerData } = require('node:worker_threads')
+const { receiveMessageOnPort, workerData } = require('node:worker_threads')
 const MAX_READ = ${MAX_READ}
-const { counter, posted, port, chunkItems, crash } = workerData
-// The paths are UTF-8 bytes end to end in shared memory (packPathsShared): opened by byte range, so this
-// thread holds no copy of 100k path strings.
-const pathBytes = Buffer.from(workerData.pathBytes)
-const pathEnds = workerData.pathEnds
-const count = pathEnds.length
-const pathAt = (i) => pathBytes.subarray(i > 0 ? pathEnds[i - 1] : 0, pathEnds[i])
-// One buffer for every chunk (grown when a chunk needs more): each chunk leaves as a copy of just its
-// bytes, so no chunk-sized buffer waits as garbage for this thread's next GC.
-let bytes = Buffer.allocUnsafeSlow(Math.max(MAX_READ, chunkItems * 1024))
-for (;;) {
-  const start = Atomics.add(counter, 0, chunkItems)
-  if (start >= count) break
-  if (crash) throw new Error('a reader failing on purpose, with a chunk claimed')
-  const end = Math.min(start + chunkItems, count)
-  let used = 0
-  const ends = new Int32Array(end - start)
-  const failed = new Uint8Array(end - start)
-  const room = (n) => {
-    if (used + n <= bytes.length) return
-    const bigger = Buffer.allocUnsafeSlow(Math.max(bytes.length * 2, used + n))
-    bytes.copy(bigger, 0, 0, used)
-    bytes = bigger
-  }
-  for (let i = start; i < end; i++) {
-    try {
-      room(MAX_READ)
-      const fd = openSync(pathAt(i), 'r')
-      let n
-      try { n = readSync(fd, bytes, used, MAX_READ, 0) } finally { closeSync(fd) }
-      if (n === MAX_READ) {
-        // As long as the buffer or longer: read it whole.
-        const whole = readFileSync(pathAt(i))
-        room(whole.length)
-        n = whole.copy(bytes, used)
-      }
-      used += n
-    } catch {
-      failed[i - start] = 1
+const { counter, posted, go, port, chunkItems, crash } = workerData
+
+// Started before the list exists: wait until it is handed over (go 1) or the reading is cancelled (go 2).
+Atomics.wait(go, 0, 0)
+const handed = Atomics.load(go, 0) === 1 ? receiveMessageOnPort(port) : undefined
+if (handed) readChunks(handed.message)
+
+function readChunks({ pathBytes: shared, pathEnds }) {
+  // The paths are UTF-8 bytes end to end in shared memory (PackedPaths): opened by byte range, so
+  // this thread holds no copy of 100k path strings.
+  const pathBytes = Buffer.from(shared)
+  const count = pathEnds.length
+  const pathAt = (i) => pathBytes.subarray(i > 0 ? pathEnds[i - 1] : 0, pathEnds[i])
+  // One buffer for every chunk (grown when a chunk needs more): each chunk leaves as a copy of just its
+  // bytes, so no chunk-sized buffer waits as garbage for this thread's next GC.
+  let bytes = Buffer.allocUnsafeSlow(Math.max(MAX_READ, chunkItems * 1024))
+  for (;;) {
+    const start = Atomics.add(counter, 0, chunkItems)
+    if (start >= count) break
+    if (crash) throw new Error('a reader failing on purpose, with a chunk claimed')
+    const end = Math.min(start + chunkItems, count)
+    let used = 0
+    const ends = new Int32Array(end - start)
+    const failed = new Uint8Array(end - start)
+    const room = (n) => {
+      if (used + n <= bytes.length) return
+      const bigger = Buffer.allocUnsafeSlow(Math.max(bytes.length * 2, used + n))
+      bytes.copy(bigger, 0, 0, used)
+      bytes = bigger
     }
-    ends[i - start] = used
+    for (let i = start; i < end; i++) {
+      try {
+        room(MAX_READ)
+        const fd = openSync(pathAt(i), 'r')
+        let n
+        try { n = readSync(fd, bytes, used, MAX_READ, 0) } finally { closeSync(fd) }
+        if (n === MAX_READ) {
+          // As long as the buffer or longer: read it whole.
+          const whole = readFileSync(pathAt(i))
+          room(whole.length)
+          n = whole.copy(bytes, used)
+        }
+        used += n
+      } catch {
+        failed[i - start] = 1
+      }
+      ends[i - start] = used
+    }
+    const out = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + used)
+    port.postMessage({ start, bytes: out, ends, failed }, [out, ends.buffer, failed.buffer])
+    Atomics.add(posted, 0, 1)
+    Atomics.notify(posted, 0)
   }
-  const out = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + used)
-  port.postMessage({ start, bytes: out, ends, failed }, [out, ends.buffer, failed.buffer])
-  Atomics.add(posted, 0, 1)
-  Atomics.notify(posted, 0)
 }
 `
 
@@ -133,46 +143,91 @@ export type TakeText = (i: number, text: string | null, chunk: Buffer, start: nu
 
 /** Hands `take` the metadata text of every path (null: unreadable), in order, on this thread. */
 export function readAllMetadata(paths: readonly string[], take: TakeText, options: ReadAllOptions = {}): Promise<void> {
-  return startReading(paths, options).each(take)
+  return startReading(packPathsShared(paths), options).each(take)
 }
 
 /**
- * Sets the readers going on `paths` at once; this thread joins in when `each` is called. Texts the
- * readers send meanwhile wait in their ports as transferred bytes, outside the JS heap.
+ * Reader threads, started before the list they will read exists: each waits until startReading
+ * hands it the list, or cancel ends it. They claim chunks of `chunkItems` paths.
  */
-export function startReading(paths: readonly string[], options: ReadAllOptions = {}): MetadataReading {
-  const n = paths.length
-  const chunkItems = options.chunkItems ?? 256
-  // The next free chunk's first index, and how many chunks the readers have sent.
-  const counter = new Int32Array(new SharedArrayBuffer(4))
-  const posted = new Int32Array(new SharedArrayBuffer(4))
-  const readers = n > 0 ? (options.workers ?? 0) : 0
-  const shared = packPathsShared(readers > 0 ? paths : [])
-  const workers: Worker[] = []
-  const ports: MessagePort[] = []
-  let broken = false
-  for (let w = 0; w < readers; w++) {
-    const { port1, port2 } = new MessageChannel()
-    const worker = new Worker(WORKER_PROGRAM, { eval: true, workerData: { pathBytes: shared.bytes, pathEnds: shared.ends, counter, posted, port: port2, chunkItems, crash: options.crashReaders === true }, transferList: [port2] })
-    // A failed reader wakes this thread at once (Atomics.notify reaches this thread's own waitAsync).
-    worker.on('error', () => {
-      broken = true
-      Atomics.notify(posted, 0)
-    })
-    worker.on('exit', (code) => {
-      if (code !== 0) broken = true
-      Atomics.notify(posted, 0)
-    })
-    workers.push(worker)
-    ports.push(port1)
+export class ReaderThreads {
+  /** The next free chunk's first index, and how many chunks the readers have sent. */
+  readonly counter = new Int32Array(new SharedArrayBuffer(4))
+  readonly posted = new Int32Array(new SharedArrayBuffer(4))
+  /** 0 while they wait, 1 once the list is handed over, 2 when cancelled. */
+  private readonly go = new Int32Array(new SharedArrayBuffer(4))
+  private readonly workers: Worker[] = []
+  readonly ports: MessagePort[] = []
+  /** Set when a reader failed: what it claimed and did not send is this thread's to read. */
+  broken = false
+  private ended = false
+
+  constructor(
+    count: number,
+    readonly chunkItems: number,
+    crash = false
+  ) {
+    for (let w = 0; w < count; w++) {
+      const { port1, port2 } = new MessageChannel()
+      const workerData = { counter: this.counter, posted: this.posted, go: this.go, port: port2, chunkItems, crash }
+      const worker = new Worker(WORKER_PROGRAM, { eval: true, workerData, transferList: [port2] })
+      // A failed reader wakes this thread at once (Atomics.notify reaches this thread's own waitAsync).
+      worker.on('error', () => {
+        this.broken = true
+        Atomics.notify(this.posted, 0)
+      })
+      worker.on('exit', (code) => {
+        if (code !== 0) this.broken = true
+        Atomics.notify(this.posted, 0)
+      })
+      this.workers.push(worker)
+      this.ports.push(port1)
+    }
   }
+
+  get count(): number {
+    return this.workers.length
+  }
+
+  /** Sets the readers going on `paths` (once). */
+  handOver(paths: PackedPaths<SharedArrayBuffer>): void {
+    if (this.ended || Atomics.load(this.go, 0) !== 0) throw new Error('reader threads already handed a list or ended')
+    for (const port of this.ports) port.postMessage({ pathBytes: paths.bytes, pathEnds: paths.ends })
+    Atomics.store(this.go, 0, 1)
+    Atomics.notify(this.go, 0)
+  }
+
+  /** Ends the readers, whether or not they were handed a list. */
+  end(): void {
+    if (this.ended) return
+    this.ended = true
+    if (Atomics.compareExchange(this.go, 0, 0, 2) === 0) Atomics.notify(this.go, 0)
+    for (const worker of this.workers) void worker.terminate()
+    for (const port of this.ports) port.close()
+  }
+}
+
+/** Reader threads for a list that is not made yet (none for `workers` 0): startReading takes them. */
+export function startReaders(options: ReadAllOptions = {}): ReaderThreads {
+  return new ReaderThreads(options.workers ?? 0, options.chunkItems ?? DEFAULT_CHUNK_ITEMS, options.crashReaders === true)
+}
+
+const DEFAULT_CHUNK_ITEMS = 256
+
+/**
+ * Sets reading going on `paths` at once: `readers` (started earlier by startReaders), or readers
+ * started now as `options` says; this thread joins in when `each` is called. Texts the readers send
+ * meanwhile wait in their ports as transferred bytes, outside the JS heap.
+ */
+export function startReading(paths: PackedPaths<SharedArrayBuffer>, options: ReadAllOptions = {}, readers: ReaderThreads = startReaders(options)): MetadataReading {
+  const n = paths.ends.length
+  const { counter, posted, ports, chunkItems } = readers
+  const pathBytes = Buffer.from(paths.bytes)
+  const pathAt = (i: number) => pathBytes.subarray(i > 0 ? paths.ends[i - 1] : 0, paths.ends[i])
+  if (n > 0 && readers.count > 0) readers.handOver(paths)
+  else readers.end()
+  const stopReaders = () => readers.end()
   let ended = false
-  const stopReaders = () => {
-    if (ended) return
-    ended = true
-    for (const worker of workers) void worker.terminate()
-    for (const port of ports) port.close()
-  }
 
   // What this thread reads goes into a chunk of bytes too, as the readers' do: a text is kept as
   // bytes by whoever keeps it (LoadedRecord), not as a string on the heap.
@@ -191,7 +246,7 @@ export function startReading(paths: readonly string[], options: ReadAllOptions =
     for (let i = from; i < to; i++) {
       try {
         room(used, MAX_READ)
-        const read = readMetadataInto(paths[i]!, scratch, used)
+        const read = readMetadataInto(pathAt(i), scratch, used)
         if (typeof read === 'number') {
           used += read
         } else {
@@ -215,7 +270,7 @@ export function startReading(paths: readonly string[], options: ReadAllOptions =
       for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) arrived.set((m.message as Chunk).start, m.message as Chunk)
     }
   }
-  const mayClaim = !options.onlyWorkersRead || readers === 0
+  const mayClaim = !options.onlyWorkersRead || readers.count === 0
   /** The texts of the chunk at `start`, however they come; this thread reads what no reader will send. */
   const textsOf = async (start: number, end: number): Promise<Chunk> => {
     const own = readAhead.get(start)
@@ -232,7 +287,7 @@ export function startReading(paths: readonly string[], options: ReadAllOptions =
         arrived.delete(start)
         return chunk
       }
-      if (broken) return readHere(start, end)
+      if (readers.broken) return readHere(start, end)
       // A reader has it: read the next free chunk meanwhile rather than wait.
       if (mayClaim) {
         const next = Atomics.add(counter, 0, chunkItems)
@@ -254,6 +309,7 @@ export function startReading(paths: readonly string[], options: ReadAllOptions =
 
   const each = async (take: TakeText): Promise<void> => {
     if (ended) throw new Error('metadata reading already handed over or cancelled')
+    ended = true
     try {
       for (let start = 0; start < n; start += chunkItems) {
         const end = Math.min(start + chunkItems, n)
@@ -270,5 +326,11 @@ export function startReading(paths: readonly string[], options: ReadAllOptions =
       stopReaders()
     }
   }
-  return { each, cancel: stopReaders }
+  return {
+    each,
+    cancel: () => {
+      ended = true
+      stopReaders()
+    }
+  }
 }

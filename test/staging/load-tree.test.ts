@@ -119,6 +119,28 @@ t.test('a load whose readers all fail finishes in a process with nothing else to
   t.equal(stdout.trim(), Array.from({ length: 20 }, (_, i) => `t${i}`).join(','))
 })
 
+t.test('a load whose listing fails ends the readers started for it before the listing, and the process exits', async (t) => {
+  // The readers start before the tree is listed (the link counts say it is large: parallelMinItems 0)
+  // and wait for their list; a listing that throws must end them, or they would hold the process.
+  const baseDir = await tempDir(t)
+  await writeItem(baseDir, 'http', 'A-1', JSON.stringify(record('http', 'A-1')))
+  await writeFile(join(baseDir, 'https'), 'a file where a source directory belongs')
+  const script = `
+    const { startTreeLoad } = await import(${JSON.stringify(new URL('../../src/staging/load-tree.ts', import.meta.url).href)})
+    try {
+      startTreeLoad(${JSON.stringify(baseDir)}, { parallelMinItems: 0, workers: 2 })
+      console.log('listed')
+    } catch (err) {
+      console.log('refused: ' + err.code)
+    }
+  `
+  // From a file: a child evaluating the same script with -e exited here even with its readers left waiting.
+  const file = join(await tempDir(t), 'listing-fails.mts')
+  await writeFile(file, script)
+  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', file], { timeout: 20_000 })
+  t.equal(stdout.trim(), 'refused: ENOTDIR', 'the listing failed, and the process ended on its own')
+})
+
 /** Records with real data files under `dir`: each name's file holds 3 bytes unless `spoil` says otherwise. */
 async function filesFor(dir: string, names: string[], spoil: Record<string, 'missing' | 'short' | 'directory'>): Promise<ItemRecord[]> {
   const records: ItemRecord[] = []
