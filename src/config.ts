@@ -2,6 +2,7 @@
 import { isIP } from 'node:net'
 import cron from 'node-cron'
 import { z } from 'zod'
+import { DEFAULT_BASE_DIR } from './local-tree-dir.js'
 import { STORAGE_ENGINES } from './staging/engine.js'
 import type { DirectWrites } from './staging/large-body-constants.js'
 
@@ -93,7 +94,7 @@ const cronExpression = z
 export const envSchema = z.object({
   HOST: text('127.0.0.1'),
   PORT: integer(8080, 0, 65535),
-  STAGING_BASE_DIR: text('/tmp/apex-staging').refine((v) => v.startsWith('/'), { error: 'must be an absolute path' }),
+  STAGING_BASE_DIR: text(DEFAULT_BASE_DIR).refine((v) => v.startsWith('/'), { error: 'must be an absolute path' }),
   STAGING_FAILED_RETENTION_HOURS: decimal(24),
   STAGING_ABANDONED_AFTER_HOURS: decimal(72),
   STAGING_CLEANUP_INTERVAL_MINUTES: decimal(60).refine((v) => v >= 1 / 60, { error: 'must be at least one second (0.0167)' }),

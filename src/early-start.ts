@@ -1,7 +1,7 @@
 // How a process runs the service (src/server.ts, `apex-staging serve`): the local tree is taken and
 // its reading begun (src/staging/prepared-tree.ts) before the service's modules are imported, so the
 // reader threads read the tree while this thread loads and builds the rest.
-import { loadConfig } from './config.js'
+import { localTreeDir } from './local-tree-dir.js'
 import { PreparedTree } from './staging/prepared-tree.js'
 
 /** Runs the service in this process; see runServer for the exit codes. */
@@ -15,19 +15,15 @@ export async function serveWithHeadStart(env: NodeJS.ProcessEnv): Promise<void> 
 }
 
 /**
- * The configured local tree, taken and being read; null under the shared engine, or when the settings
- * are bad (runServer reads them again and says why). A failure (TreeLockedError: another process holds
- * the tree) is runServer's to report once it awaits the promise, so it never counts as unhandled.
+ * The configured local tree, taken and being read; null under the shared engine, or when the base
+ * directory is not one the configuration accepts (runServer reads the settings and says why). Should
+ * another setting be bad, runServer gives the tree back before it exits. A failure (TreeLockedError:
+ * another process holds the tree) is runServer's to report once it awaits the promise, so it never
+ * counts as unhandled.
  */
 function prepareTreeEarly(env: NodeJS.ProcessEnv): Promise<PreparedTree | null> {
-  let baseDir: string
-  try {
-    const config = loadConfig(env)
-    if (config.storage.engine !== 'local') return Promise.resolve(null)
-    baseDir = config.baseDir
-  } catch {
-    return Promise.resolve(null)
-  }
+  const baseDir = localTreeDir(env)
+  if (baseDir === null) return Promise.resolve(null)
   const prepared = PreparedTree.prepare(baseDir)
   prepared.catch(() => undefined)
   return prepared

@@ -17,6 +17,8 @@ async function main(env: NodeJS.ProcessEnv, early: Promise<PreparedTree | null>)
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`apex-staging: ${err.message}\n`)
+      // The head start may hold the tree (it reads only STAGING_BASE_DIR): give it back.
+      await early.then((prepared) => prepared?.release(), () => undefined)
       process.exit(2)
     }
     throw err

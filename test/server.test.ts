@@ -1,7 +1,10 @@
 // The process entry: bad configuration exits non-zero with one message; SIGTERM closes and exits 0.
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { once } from 'node:events'
 import t from 'tap'
+import { TreeLock } from '../src/staging/tree-lock.js'
 import { PACKAGE_VERSION } from '../src/version.js'
 import { freePort, tempDir } from './helper.js'
 
@@ -19,13 +22,18 @@ function run(env: Record<string, string>) {
   return { child, out: () => stdout, err: () => stderr }
 }
 
-t.test('bad configuration: one message naming every bad variable, exit 2', async (t) => {
-  const p = run({ PORT: 'x', STAGING_MAX_DOCUMENT_MB: 'lots', HOST: '0.0.0.0' })
+t.test('bad configuration: one message naming every bad variable, exit 2, and the tree is not left taken', async (t) => {
+  // The head start takes the tree from STAGING_BASE_DIR alone, before the other settings are read.
+  const dir = await tempDir(t)
+  const p = run({ PORT: 'x', STAGING_MAX_DOCUMENT_MB: 'lots', HOST: '0.0.0.0', STAGING_BASE_DIR: dir })
   const [code] = await once(p.child, 'exit')
   t.equal(code, 2)
   t.match(p.err(), /invalid configuration/)
   t.match(p.err(), /PORT/)
   t.match(p.err(), /STAGING_MAX_DOCUMENT_MB/)
+  t.notOk(existsSync(join(dir, '.lock')), 'the lock the head start took is given back')
+  const lock = await TreeLock.acquire(dir)
+  await lock.release()
 })
 
 t.test('no tokens on a public address: refuses to start and says why', async (t) => {

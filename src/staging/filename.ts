@@ -46,3 +46,6 @@ export function sanitiseFilename(given: string | null | undefined, fallback = 'd
 }
 
 export { METADATA as METADATA_FILE }
+
+/** The index as it stood at a clean stop, in the base directory (index-snapshot.ts). */
+export const SNAPSHOT_FILE = '.index-snapshot'

@@ -16,10 +16,11 @@ import { open, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { fsyncPath } from './durable-fs.js'
+import { SNAPSHOT_FILE } from './filename.js'
 import { LoadedRecord } from './loaded-record.js'
 import { SOURCES, itemRecordSchema, type ItemRecord, type Kind, type Source, type Status } from './record.js'
 
-export const SNAPSHOT_FILE = '.index-snapshot'
+export { SNAPSHOT_FILE }
 const FORMAT = 'apex-staging-index/2'
 type Field = keyof typeof itemRecordSchema.shape
 const FIELDS = Object.keys(itemRecordSchema.shape) as Field[]

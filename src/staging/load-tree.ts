@@ -1,18 +1,17 @@
 // Start-up: recover interrupted commits in .tmp, then read every item's metadata into the index:
-// startTreeLoad lists the tree and sets the readers going (early, from prepared-tree.ts, in a
-// process that runs the service), finishTreeLoad checks each record and hands it over. Each item's
+// startTreeLoad (tree-listing.ts) lists the tree and sets the readers going (early, from
+// prepared-tree.ts, in a process that runs the service), finishTreeLoad checks each record and hands it over. Each item's
 // data file is checked against its record after the service is ready (verifyFiles).
-import { readdirSync, statSync } from 'node:fs'
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { forEachConcurrently } from './concurrently.js'
 import { LoadedRecord, itemFilePath, type IndexEntry, type IndexedFields } from './loaded-record.js'
 import { checkFilesInWorker } from './file-check.js'
-import { METADATA_FILE } from './filename.js'
-import { defaultReaders, startReaders, startReading, type MetadataReading, type ReadAllOptions } from './metadata-reader.js'
-import { packItemPathsShared } from './packed-paths.js'
-import { ID_PATTERN, SOURCES, itemRecordSchema, type ItemRecord, type Source } from './record.js'
+import { ID_PATTERN, itemRecordSchema, type ItemRecord, type Source } from './record.js'
 import { isPlainRecord, isOneComponent } from './record-check.js'
+import { startTreeLoad, type LoadOptions, type StartedLoad } from './tree-listing.js'
+
+export { TMP_DIR, prepareTemp, recoverTemp, startTreeLoad, type LoadOptions, type StartedLoad } from './tree-listing.js'
 
 export interface LoadReport {
   items: number
@@ -23,37 +22,6 @@ export interface LoadReport {
    * check after ready finds them) items whose data file does not match: left for the sweep to remove.
    */
   orphans: string[]
-}
-
-const PARKED = /^old~([a-z_]+)~(.+)$/
-
-/** The tree's temp area, `{base}/.tmp`: drafts, parked items, metadata being written. */
-export const TMP_DIR = '.tmp'
-
-/** Makes the temp area and recovers what it holds (recoverTemp): the first step on a tree, under its lock. */
-export async function prepareTemp(baseDir: string): Promise<void> {
-  const tmpDir = join(baseDir, TMP_DIR)
-  await mkdir(tmpDir, { recursive: true, mode: 0o750 })
-  await recoverTemp(baseDir, tmpDir)
-}
-
-/**
- * Nothing is in flight at start, so every entry in .tmp is a leftover. A parked old item whose
- * replacement never arrived is renamed back: the crash then leaves the old state.
- */
-export async function recoverTemp(baseDir: string, tmpDir: string): Promise<void> {
-  for (const name of await readdir(tmpDir)) {
-    const parked = PARKED.exec(name)
-    if (parked) {
-      const finalDir = join(baseDir, parked[1] as string, parked[2] as string)
-      const present = await stat(finalDir).then(() => true, () => false)
-      if (!present) {
-        await rename(join(tmpDir, name), finalDir)
-        continue
-      }
-    }
-    await rm(join(tmpDir, name), { recursive: true, force: true })
-  }
 }
 
 /**
@@ -137,86 +105,6 @@ export async function listSourceEntries(baseDir: string, source: Source): Promis
     return await readdir(join(baseDir, source))
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw err
-  }
-}
-
-/** Below this many items the tree is read on the main thread alone: a worker costs tens of milliseconds to start. */
-const PARALLEL_LOAD_MIN_ITEMS = 4096
-
-export interface LoadOptions extends ReadAllOptions {
-  /** From this many items on, reader threads help (tests: 0). */
-  parallelMinItems?: number
-}
-
-/** A load under way (startTreeLoad): the tree's items in key order, their metadata being read. */
-export interface StartedLoad {
-  /** Item i is `names[i]` in source `sources[sourceAt[i]]`. */
-  readonly names: readonly string[]
-  readonly sourceAt: Uint8Array
-  readonly sources: readonly Source[]
-  /** `{base}/{source}` for each of `sources`. */
-  readonly sourceDirs: readonly string[]
-  readonly reading: MetadataReading
-}
-
-function listSourceEntriesSync(baseDir: string, source: Source): string[] {
-  try {
-    return readdirSync(join(baseDir, source))
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw err
-  }
-}
-
-/**
- * How many items the source directories hold, by their link counts (2 plus one per subdirectory on
- * ext4, xfs and tmpfs), before they are listed; Infinity when a count says nothing (1: btrfs, or ext4
- * past 65,000 subdirectories).
- */
-function itemsByLinkCount(sourceDirs: readonly string[]): number {
-  let items = 0
-  for (const dir of sourceDirs) {
-    const info = statSync(dir, { throwIfNoEntry: false })
-    if (!info) continue
-    if (info.nlink < 2) return Infinity
-    items += info.nlink - 2
-  }
-  return items
-}
-
-/**
- * Lists the tree's items in key order (so that every insertion into the index's sorted key arrays is
- * an append) and sets the metadata readers going; finishTreeLoad hands the records over. Synchronous
- * on purpose: this runs only at start-up, before the server listens, and sync calls cost a fifth of
- * the promise round trips; for a large tree, reader threads read ahead of this thread's parsing
- * (metadata-reader.ts), from here on. Where the directories' link counts say the tree is large, the
- * readers are started before the listing, so that their start (~0.1 s each) overlaps it.
- */
-export function startTreeLoad(baseDir: string, options: LoadOptions = {}): StartedLoad {
-  const sources = [...SOURCES].sort()
-  const sourceDirs = sources.map((source) => join(baseDir, source))
-  const parallelMin = options.parallelMinItems ?? PARALLEL_LOAD_MIN_ITEMS
-  const readerOptions = { ...options, workers: options.workers ?? defaultReaders() }
-  const early = itemsByLinkCount(sourceDirs) >= parallelMin ? startReaders(readerOptions) : null
-  try {
-    const perSource = sources.map((source) => listSourceEntriesSync(baseDir, source).sort())
-    const count = perSource.reduce((n, list) => n + list.length, 0)
-    const names = new Array<string>(count)
-    const sourceAt = new Uint8Array(count)
-    for (let s = 0, i = 0; s < sources.length; s++) {
-      for (const name of perSource[s]!) {
-        sourceAt[i] = s
-        names[i++] = name
-      }
-    }
-    const paths = packItemPathsShared(sourceDirs, perSource, METADATA_FILE)
-    // Readers started early read even a tree smaller than their threshold: their start is paid for.
-    const readers = early ?? startReaders({ ...readerOptions, workers: count >= parallelMin ? readerOptions.workers : 0 })
-    const reading = startReading(paths, options, readers)
-    return { names, sourceAt, sources, sourceDirs, reading }
-  } catch (err) {
-    early?.end()
     throw err
   }
 }

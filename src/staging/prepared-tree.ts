@@ -8,8 +8,8 @@
 // tree with an index snapshot is left to the store: the snapshot loads without reading the tree.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { SNAPSHOT_FILE } from './index-snapshot.js'
-import { prepareTemp, startTreeLoad, type LoadOptions, type StartedLoad } from './load-tree.js'
+import { SNAPSHOT_FILE } from './filename.js'
+import { prepareTemp, startTreeLoad, type LoadOptions, type StartedLoad } from './tree-listing.js'
 import { TreeLock } from './tree-lock.js'
 
 export class PreparedTree {

@@ -1,9 +1,8 @@
 // The item record: what .metadata.json holds and what the API returns, as one zod schema.
 import { z } from 'zod'
+import { ID_PATTERN, KINDS, SOURCES, STATUSES } from './record-names.js'
 
-export const SOURCES = ['frontapp', 'samsara', 'turvo', 'local_upload', 'http', 'https'] as const
-export const STATUSES = ['active', 'success', 'failed'] as const
-export const KINDS = ['document', 'structured'] as const
+export { ID_PATTERN, KINDS, SOURCES, STATUSES }
 
 export const sourceSchema = z.enum(SOURCES).meta({
   description: 'Where the item came from: `frontapp` (Front attachments and webhook payloads), `samsara`, `turvo`, `local_upload` (uploads and moves from the import directory), `http`, `https` (URL pulls)',
@@ -22,7 +21,6 @@ export type Source = z.infer<typeof sourceSchema>
 export type Status = z.infer<typeof statusSchema>
 export type Kind = z.infer<typeof kindSchema>
 
-export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 export const identifierSchema = z
   .string()
   .regex(ID_PATTERN, { error: 'must be 1-128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit' })

@@ -163,6 +163,18 @@ t.test('a start evaluates neither undici nor the docs stack: each is loaded on f
   }
 })
 
+t.test('the head start loads no zod and no node-cron: the tree is taken and its readers started before they compile', async (t) => {
+  const outdir = await bundle()
+  const early = await staticClosure(outdir, ['server.mjs'])
+  const holding: string[] = []
+  for (const file of early) if (/^\/\/ node_modules\/(zod|node-cron)\//m.test(await readFile(file, 'utf8'))) holding.push(file.slice(outdir.length))
+  t.same(holding, [], 'no module the launcher imports before the service holds zod or node-cron')
+  const all = await staticClosure(outdir, ['cli.mjs'])
+  let seen = false
+  for (const file of all) if (/^\/\/ node_modules\/zod\//m.test(await readFile(file, 'utf8'))) seen = true
+  t.ok(seen, 'the check can see zod where it is (the CLI bundle imports it statically)')
+})
+
 t.test('the bundled server runs the shared engine (its lazily loaded chunk)', async (t) => {
   const outdir = await bundle()
   const backends = await sharedBackends(t)
