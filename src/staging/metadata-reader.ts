@@ -11,14 +11,14 @@
 import { availableParallelism } from 'node:os'
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs'
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
-import { packPathsShared, type PackedPaths } from './packed-paths.js'
+import { pathListShared, type SharedPathList } from './packed-paths.js'
 
 /**
  * Metadata files are a few hundred bytes: one read into `buffer` at `offset` (at least MAX_READ free
  * there), instead of readFileSync's fstat and reads. The number of bytes read, or, for a file that
  * fills the room and so may be longer, the whole file.
  */
-function readMetadataInto(path: Buffer, buffer: Buffer, offset: number): number | Buffer {
+function readMetadataInto(path: string, buffer: Buffer, offset: number): number | Buffer {
   const fd = openSync(path, 'r')
   let n: number
   try {
@@ -57,12 +57,37 @@ Atomics.wait(go, 0, 0)
 const handed = Atomics.load(go, 0) === 1 ? receiveMessageOnPort(port) : undefined
 if (handed) readChunks(handed.message)
 
-function readChunks({ pathBytes: shared, pathEnds }) {
-  // The paths are UTF-8 bytes end to end in shared memory (PackedPaths): opened by byte range, so
-  // this thread holds no copy of 100k path strings.
-  const pathBytes = Buffer.from(shared)
-  const count = pathEnds.length
-  const pathAt = (i) => pathBytes.subarray(i > 0 ? pathEnds[i - 1] : 0, pathEnds[i])
+function readChunks({ names: shared, ends: nameEnds, headAt, heads, tail }) {
+  // The list as its names' UTF-8 bytes end to end in shared memory (SharedPathList): each path is put
+  // together in a buffer of its head's, so this thread makes no string for any of 100k paths.
+  const names = Buffer.from(shared)
+  const tailBytes = Buffer.from(tail)
+  const headLengths = heads.map((head) => Buffer.byteLength(head))
+  // Each head's buffer holds the head, then room for a name and the tail (grown for a longer one).
+  const headBuffers = heads.map((head, g) => {
+    const buffer = Buffer.allocUnsafeSlow(headLengths[g] + 512)
+    buffer.write(head, 0)
+    return buffer
+  })
+  const count = nameEnds.length
+  const pathAt = (i) => {
+    const g = headAt[i]
+    const from = i > 0 ? nameEnds[i - 1] : 0
+    const to = nameEnds[i]
+    const headLength = headLengths[g]
+    const length = headLength + (to - from) + tailBytes.length
+    let path = headBuffers[g]
+    if (length > path.length) {
+      const longer = Buffer.allocUnsafeSlow(2 * length)
+      path.copy(longer, 0, 0, headLength)
+      headBuffers[g] = path = longer
+    }
+    // Names and tails are a few bytes: copied by hand, cheaper than a copy call each.
+    let at = headLength
+    for (let k = from; k < to; k++) path[at++] = names[k]
+    for (let k = 0; k < tailBytes.length; k++) path[at++] = tailBytes[k]
+    return path.subarray(0, length)
+  }
   // One buffer for every chunk (grown when a chunk needs more): each chunk leaves as a copy of just its
   // bytes, so no chunk-sized buffer waits as garbage for this thread's next GC.
   let bytes = Buffer.allocUnsafeSlow(Math.max(MAX_READ, chunkItems * 1024))
@@ -143,7 +168,7 @@ export type TakeText = (i: number, text: string | null, chunk: Buffer, start: nu
 
 /** Hands `take` the metadata text of every path (null: unreadable), in order, on this thread. */
 export function readAllMetadata(paths: readonly string[], take: TakeText, options: ReadAllOptions = {}): Promise<void> {
-  return startReading(packPathsShared(paths), options).each(take)
+  return startReading({ shared: pathListShared(paths), pathOf: (i) => paths[i]! }, options).each(take)
 }
 
 /**
@@ -190,9 +215,9 @@ export class ReaderThreads {
   }
 
   /** Sets the readers going on `paths` (once). */
-  handOver(paths: PackedPaths<SharedArrayBuffer>): void {
+  handOver(paths: SharedPathList): void {
     if (this.ended || Atomics.load(this.go, 0) !== 0) throw new Error('reader threads already handed a list or ended')
-    for (const port of this.ports) port.postMessage({ pathBytes: paths.bytes, pathEnds: paths.ends })
+    for (const port of this.ports) port.postMessage(paths)
     Atomics.store(this.go, 0, 1)
     Atomics.notify(this.go, 0)
   }
@@ -214,17 +239,21 @@ export function startReaders(options: ReadAllOptions = {}): ReaderThreads {
 
 const DEFAULT_CHUNK_ITEMS = 256
 
+/** The paths to read: for the readers, and for this thread (the same paths). */
+export interface PathsToRead {
+  shared: SharedPathList
+  pathOf(i: number): string
+}
+
 /**
  * Sets reading going on `paths` at once: `readers` (started earlier by startReaders), or readers
  * started now as `options` says; this thread joins in when `each` is called. Texts the readers send
  * meanwhile wait in their ports as transferred bytes, outside the JS heap.
  */
-export function startReading(paths: PackedPaths<SharedArrayBuffer>, options: ReadAllOptions = {}, readers: ReaderThreads = startReaders(options)): MetadataReading {
-  const n = paths.ends.length
+export function startReading(paths: PathsToRead, options: ReadAllOptions = {}, readers: ReaderThreads = startReaders(options)): MetadataReading {
+  const n = paths.shared.ends.length
   const { counter, posted, ports, chunkItems } = readers
-  const pathBytes = Buffer.from(paths.bytes)
-  const pathAt = (i: number) => pathBytes.subarray(i > 0 ? paths.ends[i - 1] : 0, paths.ends[i])
-  if (n > 0 && readers.count > 0) readers.handOver(paths)
+  if (n > 0 && readers.count > 0) readers.handOver(paths.shared)
   else readers.end()
   const stopReaders = () => readers.end()
   let ended = false
@@ -246,7 +275,7 @@ export function startReading(paths: PackedPaths<SharedArrayBuffer>, options: Rea
     for (let i = from; i < to; i++) {
       try {
         room(used, MAX_READ)
-        const read = readMetadataInto(pathAt(i), scratch, used)
+        const read = readMetadataInto(paths.pathOf(i), scratch, used)
         if (typeof read === 'number') {
           used += read
         } else {

@@ -7,7 +7,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { METADATA_FILE } from './filename.js'
 import { defaultReaders, startReaders, startReading, type MetadataReading, type ReadAllOptions } from './metadata-reader.js'
-import { packItemPathsShared } from './packed-paths.js'
+import { packPathListShared } from './packed-paths.js'
 import type { Source } from './record.js'
 import { SOURCES } from './record-names.js'
 
@@ -102,19 +102,15 @@ export function startTreeLoad(baseDir: string, options: LoadOptions = {}): Start
   const early = itemsByLinkCount(sourceDirs) >= parallelMin ? startReaders(readerOptions) : null
   try {
     const perSource = sources.map((source) => listSourceEntriesSync(baseDir, source).sort())
-    const count = perSource.reduce((n, list) => n + list.length, 0)
+    const paths = packPathListShared(sourceDirs.map((dir) => `${dir}/`), perSource, `/${METADATA_FILE}`)
+    const count = paths.ends.length
     const names = new Array<string>(count)
-    const sourceAt = new Uint8Array(count)
-    for (let s = 0, i = 0; s < sources.length; s++) {
-      for (const name of perSource[s]!) {
-        sourceAt[i] = s
-        names[i++] = name
-      }
-    }
-    const paths = packItemPathsShared(sourceDirs, perSource, METADATA_FILE)
+    for (let s = 0, i = 0; s < sources.length; s++) for (const name of perSource[s]!) names[i++] = name
+    const sourceAt = paths.headAt
+    const pathOf = (i: number) => `${sourceDirs[sourceAt[i]!]!}/${names[i]!}/${METADATA_FILE}`
     // Readers started early read even a tree smaller than their threshold: their start is paid for.
     const readers = early ?? startReaders({ ...readerOptions, workers: count >= parallelMin ? readerOptions.workers : 0 })
-    const reading = startReading(paths, options, readers)
+    const reading = startReading({ shared: paths, pathOf }, options, readers)
     return { names, sourceAt, sources, sourceDirs, reading }
   } catch (err) {
     early?.end()

@@ -59,6 +59,20 @@ t.test('reader threads give the same records, in key order, with the same orphan
   t.equal(two.records[0]?.original_filename, 'dóc ünïcode.pdf')
 })
 
+t.test('readers put together paths under a base directory that is not ASCII', async (t) => {
+  const baseDir = join(await tempDir(t), 'bäse ✓ 目录')
+  for (let i = 0; i < 30; i++) {
+    const source: Source = i % 2 ? 'https' : 'local_upload'
+    const id = `N-${i}`
+    await writeItem(baseDir, source, id, JSON.stringify(record(source, id)))
+  }
+  const one = await load(baseDir, { parallelMinItems: Infinity })
+  const readers = await load(baseDir, { parallelMinItems: 0, workers: 2, chunkItems: 4, onlyWorkersRead: true })
+  t.equal(one.records.length, 30)
+  t.same(readers.records, one.records, 'the readers read every item this thread reads')
+  t.same(readers.report, one.report)
+})
+
 t.test('a reader answers null for what it cannot read and the text of the rest, in order', async (t) => {
   const dir = await tempDir(t)
   await writeFile(join(dir, 'a'), 'first')

@@ -1,14 +1,17 @@
-// Paths packed for worker threads: the item paths packed from their names alone must be byte for
-// byte what packing every whole path gives, ASCII or not.
+// Paths packed for worker threads: a list packed from its names alone must give back every whole
+// path, ASCII or not (the readers put each path together from its head, name and tail bytes).
 import t from 'tap'
-import { packItemPathsShared, packPathsShared } from '../../src/staging/packed-paths.js'
+import { packPathListShared, pathListShared, type SharedPathList } from '../../src/staging/packed-paths.js'
 
-const decode = (packed: { bytes: SharedArrayBuffer; ends: Int32Array }) => {
-  const bytes = Buffer.from(packed.bytes)
-  return Array.from(packed.ends, (end, i) => bytes.toString('utf8', i > 0 ? packed.ends[i - 1] : 0, end))
+/** Every path of a list, put together as a reader does, from the bytes. */
+const pathsOf = (list: SharedPathList) => {
+  const names = Buffer.from(list.names)
+  return Array.from(list.ends, (end, i) =>
+    Buffer.concat([Buffer.from(list.heads[list.headAt[i]!]!), names.subarray(i > 0 ? list.ends[i - 1] : 0, end), Buffer.from(list.tail)]).toString('utf8')
+  )
 }
 
-t.test('item paths packed from their names are the whole paths, in order', async (t) => {
+t.test('a list packed from heads, names and a tail gives back the whole paths, in order', async (t) => {
   const cases: Record<string, { dirs: string[]; names: string[][] }> = {
     ascii: { dirs: ['/base/frontapp', '/base/http', '/base/turvo'], names: [['A-1', 'B-22'], [], ['Z.z_9']] },
     'names not ASCII': { dirs: ['/base/http', '/base/https'], names: [['dóc-1', 'plain'], ['目录-✓']] },
@@ -17,10 +20,15 @@ t.test('item paths packed from their names are the whole paths, in order', async
   }
   for (const [name, { dirs, names }] of Object.entries(cases)) {
     const whole = dirs.flatMap((dir, d) => names[d]!.map((item) => `${dir}/${item}/.metadata.json`))
-    const packed = packItemPathsShared(dirs, names, '.metadata.json')
-    t.same(decode(packed), whole, `${name}: the paths`)
-    const reference = packPathsShared(whole)
-    t.same(Buffer.from(packed.bytes), Buffer.from(reference.bytes), `${name}: the same bytes as the whole paths packed`)
-    t.same(Array.from(packed.ends), Array.from(reference.ends), `${name}: the same ends`)
+    const list = packPathListShared(
+      dirs.map((dir) => `${dir}/`),
+      names,
+      '/.metadata.json'
+    )
+    t.same(pathsOf(list), whole, `${name}: the paths`)
+    t.equal(list.names.byteLength, Buffer.byteLength(names.flat().join('')), `${name}: only the names are packed`)
   }
+  const paths = ['/a/b', '/dïr ✓/c', '']
+  t.same(pathsOf(pathListShared(paths)), paths, 'whole paths as a list of their own')
+  t.throws(() => packPathListShared(new Array<string>(257).fill('/h/'), new Array<string[]>(257).fill([]), ''), RangeError, 'at most 256 heads')
 })
