@@ -41,10 +41,8 @@ export function packPathListShared(heads: readonly string[], names: readonly (re
     const all = list.join('')
     joined.push(all)
     const ascii = Buffer.byteLength(all) === all.length
-    for (const name of list) {
-      headAt[i] = g
-      ends[i++] = total += ascii ? name.length : Buffer.byteLength(name)
-    }
+    headAt.fill(g, i, i + list.length)
+    for (const name of list) ends[i++] = total += ascii ? name.length : Buffer.byteLength(name)
   }
   const bytes = new SharedArrayBuffer(total)
   const view = Buffer.from(bytes)

@@ -104,8 +104,8 @@ export function startTreeLoad(baseDir: string, options: LoadOptions = {}): Start
     const perSource = sources.map((source) => listSourceEntriesSync(baseDir, source).sort())
     const paths = packPathListShared(sourceDirs.map((dir) => `${dir}/`), perSource, `/${METADATA_FILE}`)
     const count = paths.ends.length
-    const names = new Array<string>(count)
-    for (let s = 0, i = 0; s < sources.length; s++) for (const name of perSource[s]!) names[i++] = name
+    // A builtin, not a loop of this thread's: at start-up the loop would run cold, in the interpreter.
+    const names = perSource.flat()
     const sourceAt = paths.headAt
     const pathOf = (i: number) => `${sourceDirs[sourceAt[i]!]!}/${names[i]!}/${METADATA_FILE}`
     // Readers started early read even a tree smaller than their threshold: their start is paid for.
