@@ -255,7 +255,6 @@ export function startReading(paths: PathsToRead, options: ReadAllOptions = {}, r
   const { counter, posted, ports, chunkItems } = readers
   if (n > 0 && readers.count > 0) readers.handOver(paths.shared)
   else readers.end()
-  const stopReaders = () => readers.end()
   let ended = false
 
   // What this thread reads goes into a chunk of bytes too, as the readers' do: a text is kept as
@@ -352,14 +351,14 @@ export function startReading(paths: PathsToRead, options: ReadAllOptions = {}, r
         }
       }
     } finally {
-      stopReaders()
+      readers.end()
     }
   }
   return {
     each,
     cancel: () => {
       ended = true
-      stopReaders()
+      readers.end()
     }
   }
 }

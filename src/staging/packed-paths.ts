@@ -1,6 +1,7 @@
 // File paths handed to a worker thread (the metadata readers, the file check) as UTF-8 bytes end to
 // end plus where each ends: one buffer instead of thousands of strings copied into the worker's heap.
-// The worker opens or stats each by its byte range (fs calls take a Buffer path).
+// The file check stats each by its byte range (fs calls take a Buffer path); the metadata readers get
+// only the names and put each path together from its head, name and tail (SharedPathList).
 
 export interface PackedPaths<B extends ArrayBufferLike> {
   bytes: B
@@ -28,30 +29,20 @@ export interface SharedPathList {
   tail: string
 }
 
-/** The list of `heads[g] + name + tail` for every name of `names[g]`, group by group (at most 256 groups). */
-export function packPathListShared(heads: readonly string[], names: readonly (readonly string[])[], tail: string): SharedPathList {
+/**
+ * The list of `heads[g] + name + tail` for the names in order, the first `sizes[0]` under head 0, the
+ * next `sizes[1]` under head 1, and so on (at most 256 heads).
+ */
+export function packPathListShared(heads: readonly string[], sizes: readonly number[], names: readonly string[], tail: string): SharedPathList {
   if (heads.length > 256) throw new RangeError('at most 256 path heads')
-  const count = names.reduce((n, list) => n + list.length, 0)
-  const ends = new Int32Array(new SharedArrayBuffer(4 * count))
-  const headAt = new Uint8Array(new SharedArrayBuffer(count))
-  const joined: string[] = []
-  let total = 0
-  for (let g = 0, i = 0; g < heads.length; g++) {
-    const list = names[g]!
-    const all = list.join('')
-    joined.push(all)
-    const ascii = Buffer.byteLength(all) === all.length
-    headAt.fill(g, i, i + list.length)
-    for (const name of list) ends[i++] = total += ascii ? name.length : Buffer.byteLength(name)
-  }
-  const bytes = new SharedArrayBuffer(total)
-  const view = Buffer.from(bytes)
-  for (let j = 0, at = 0; j < joined.length; j++) at += view.write(joined[j]!, at)
+  const { bytes, ends } = pack(names, (n) => new SharedArrayBuffer(n))
+  const headAt = new Uint8Array(new SharedArrayBuffer(names.length))
+  for (let g = 0, i = 0; g < sizes.length; i += sizes[g]!, g++) headAt.fill(g, i, i + sizes[g]!)
   return { names: bytes, ends, headAt, heads: [...heads], tail }
 }
 
 /** Whole paths as a list (one empty head, no tail). */
-export const pathListShared = (paths: readonly string[]): SharedPathList => packPathListShared([''], [paths], '')
+export const pathListShared = (paths: readonly string[]): SharedPathList => packPathListShared([''], [paths.length], paths, '')
 
 function pack<B extends ArrayBufferLike>(paths: readonly string[], allocate: (bytes: number) => B): PackedPaths<B> {
   const ends = new Int32Array(allocate(4 * paths.length))

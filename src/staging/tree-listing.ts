@@ -102,10 +102,15 @@ export function startTreeLoad(baseDir: string, options: LoadOptions = {}): Start
   const early = itemsByLinkCount(sourceDirs) >= parallelMin ? startReaders(readerOptions) : null
   try {
     const perSource = sources.map((source) => listSourceEntriesSync(baseDir, source).sort())
-    const paths = packPathListShared(sourceDirs.map((dir) => `${dir}/`), perSource, `/${METADATA_FILE}`)
-    const count = paths.ends.length
     // A builtin, not a loop of this thread's: at start-up the loop would run cold, in the interpreter.
     const names = perSource.flat()
+    const count = names.length
+    const paths = packPathListShared(
+      sourceDirs.map((dir) => `${dir}/`),
+      perSource.map((list) => list.length),
+      names,
+      `/${METADATA_FILE}`
+    )
     const sourceAt = paths.headAt
     const pathOf = (i: number) => `${sourceDirs[sourceAt[i]!]!}/${names[i]!}/${METADATA_FILE}`
     // Readers started early read even a tree smaller than their threshold: their start is paid for.

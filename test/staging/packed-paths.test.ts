@@ -22,7 +22,8 @@ t.test('a list packed from heads, names and a tail gives back the whole paths, i
     const whole = dirs.flatMap((dir, d) => names[d]!.map((item) => `${dir}/${item}/.metadata.json`))
     const list = packPathListShared(
       dirs.map((dir) => `${dir}/`),
-      names,
+      names.map((group) => group.length),
+      names.flat(),
       '/.metadata.json'
     )
     t.same(pathsOf(list), whole, `${name}: the paths`)
@@ -30,5 +31,5 @@ t.test('a list packed from heads, names and a tail gives back the whole paths, i
   }
   const paths = ['/a/b', '/dïr ✓/c', '']
   t.same(pathsOf(pathListShared(paths)), paths, 'whole paths as a list of their own')
-  t.throws(() => packPathListShared(new Array<string>(257).fill('/h/'), new Array<string[]>(257).fill([]), ''), RangeError, 'at most 256 heads')
+  t.throws(() => packPathListShared(new Array<string>(257).fill('/h/'), new Array<number>(257).fill(0), [], ''), RangeError, 'at most 256 heads')
 })
