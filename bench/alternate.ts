@@ -5,7 +5,7 @@
 //
 //   node --import tsx bench/alternate.ts --old ../other-checkout --new . [--case upload|pull|small]
 //                                         [--pairs 8] [--mib 512] [--seconds 3] [--connections 32] [--fresh]
-//                                         [--transfers 1]
+//                                         [--transfers 1] [--old-env NAME=VALUE …] [--new-env NAME=VALUE …]
 //
 // Each checkout needs `npm run build` (its dist/server.js). upload: multipart POSTs of --mib with
 // curl, pull: JSON pulls of --mib from a loopback file server, each item deleted after it is
@@ -14,6 +14,8 @@
 // --fresh: every measurement in a server process of its own, started for it and stopped after it, so
 // each is the first of its process (nothing warmed, as in the harness's first round) and each peak RSS
 // is that one measurement's.
+// --old-env / --new-env NAME=VALUE (repeatable): a setting for that side's servers only; with --old
+// and --new the same checkout, two settings compared (e.g. --new-env STAGING_DIRECT_WRITES=always).
 // --transfers N (upload, pull): each measurement is N bodies in a row, its figure their median; with
 // --fresh, N bodies per process, as the harness sends five rounds to one process.
 // The servers run with --trace-gc: each pair also prints the full GCs (Mark-Compact) each build ran
@@ -51,9 +53,21 @@ const { values: opts } = parseArgs({
     seconds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     fresh: { type: 'boolean', default: false },
-    transfers: { type: 'string', default: '1' }
+    transfers: { type: 'string', default: '1' },
+    'old-env': { type: 'string', multiple: true, default: [] },
+    'new-env': { type: 'string', multiple: true, default: [] }
   }
 })
+/** --old-env / --new-env NAME=VALUE (repeatable): settings for one side only, e.g. the same checkout under two settings. */
+const sideEnv = (pairs: string[]): Record<string, string> =>
+  Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=')
+      if (at < 1) throw new Error(`--old-env/--new-env take NAME=VALUE, not ${pair}`)
+      return [pair.slice(0, at), pair.slice(at + 1)]
+    })
+  )
+const envOf = { old: sideEnv(opts['old-env']!), new: sideEnv(opts['new-env']!) }
 if (!opts.old || !['upload', 'pull', 'small'].includes(opts.case!)) {
   console.error('usage: node --import tsx bench/alternate.ts --old DIR [--new DIR] [--case upload|pull|small] [--pairs N]')
   process.exit(2)
@@ -161,7 +175,7 @@ try {
   let servers: Record<'old' | 'new', Server> | null = null
   if (opts.fresh) {
     run = async (name) => {
-      const server = await startServer(name, checkouts[name], env, join(work, `${name}-${serial}`))
+      const server = await startServer(name, checkouts[name], { ...env, ...envOf[name] }, join(work, `${name}-${serial}`))
       try {
         const value = await measure(server)
         return { value, hwm: hwmMiB(server), fullGcs: server.fullGcs }
@@ -170,7 +184,7 @@ try {
       }
     }
   } else {
-    servers = { old: await startServer('old', opts.old, env), new: await startServer('new', opts.new!, env) }
+    servers = { old: await startServer('old', opts.old, { ...env, ...envOf.old }), new: await startServer('new', opts.new!, { ...env, ...envOf.new }) }
     // Warm both (JIT, the first pages of the heap and of the hash worker), unmeasured.
     await once(servers.old)
     await once(servers.new)
