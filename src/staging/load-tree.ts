@@ -2,8 +2,7 @@
 // startTreeLoad (tree-listing.ts) lists the tree and sets the readers going (early, from
 // prepared-tree.ts, in a process that runs the service), finishTreeLoad checks each record and hands it over. Each item's
 // data file is checked against its record after the service is ready (verifyFiles).
-import { readdir, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { stat } from 'node:fs/promises'
 import { forEachConcurrently } from './concurrently.js'
 import { LoadedRecord, itemFilePath, type IndexEntry, type IndexedFields } from './loaded-record.js'
 import { checkFilesInWorker } from './file-check.js'
@@ -98,15 +97,6 @@ export async function verifyFiles(
     },
     stopped
   )
-}
-
-export async function listSourceEntries(baseDir: string, source: Source): Promise<string[]> {
-  try {
-    return await readdir(join(baseDir, source))
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw err
-  }
 }
 
 /**

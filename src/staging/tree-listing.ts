@@ -61,13 +61,27 @@ export interface StartedLoad {
   readonly reading: MetadataReading
 }
 
+/** A source directory's entries (the start-up listing); none while the directory does not exist. */
 function listSourceEntriesSync(baseDir: string, source: Source): string[] {
   try {
     return readdirSync(join(baseDir, source))
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw err
+    return noneIfMissing(err)
   }
+}
+
+/** The same, off this thread (the sweep's orphan scan, while the service runs). */
+export async function listSourceEntries(baseDir: string, source: Source): Promise<string[]> {
+  try {
+    return await readdir(join(baseDir, source))
+  } catch (err) {
+    return noneIfMissing(err)
+  }
+}
+
+function noneIfMissing(err: unknown): string[] {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+  throw err
 }
 
 /**
