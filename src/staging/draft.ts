@@ -5,7 +5,7 @@ import { link, lstat, mkdir, rm, unlink, type FileHandle } from 'node:fs/promise
 import { join } from 'node:path'
 import { Writable, type Readable } from 'node:stream'
 import { AppError, isAppError } from '../errors.js'
-import { createBatchedFileWriter, type BatchedFileWriterOptions } from './batched-file-writer.js'
+import { createBatchedFileWriter, type BatchedFileWriterOptions, type DeferredSync } from './batched-file-writer.js'
 import { BodyDigest } from './body-digest.js'
 import { fsyncFd, fsyncPath, openFd, writeAllSync } from './durable-fs.js'
 import type { HashWorkers } from './hash-workers.js'
@@ -32,8 +32,8 @@ export interface WriteOptions {
 export class Draft {
   private file: WrittenFile | null = null
   private closed = false
-  /** The data file's final fsync, started by writeFile and awaited by seal beside its own. */
-  private dataSynced: Promise<void> = Promise.resolve()
+  /** The data file's final fsync, handed over by writeFile: seal starts it beside its own, discard drops it. */
+  private dataSync: DeferredSync | null = null
 
   constructor(
     readonly dir: string,
@@ -54,19 +54,17 @@ export class Draft {
   }
 
   /**
-   * Streams `body` into the draft as `filename`, hashing and counting. The file's final fsync runs on
-   * while the caller goes on (the hash, the metadata); seal waits for it, so the three fsyncs of a
-   * small item (data, metadata, draft directory) share one journal commit instead of two in a row.
+   * Streams `body` into the draft as `filename`, hashing and counting. The file's final fsync is left
+   * to seal (DeferredSync): a small body's starts there beside the metadata's and the directory's, so
+   * that one journal commit covers all three; a large body's runs on meanwhile.
    */
   async writeFile(filename: string, body: Readable | AsyncIterable<Buffer>, options: WriteOptions = {}): Promise<WrittenFile> {
     const declared = options.declaredBytes ?? null
     const path = join(this.dir, filename)
     const digest = new BodyDigest(path, this.hashWorkers)
     const meter = new Meter(this.reservation, declared, digest)
-    const deferSync = (synced: Promise<void>) => {
-      // Awaited by seal; a draft discarded before it must not leave the rejection unheard.
-      synced.catch(() => undefined)
-      this.dataSynced = synced
+    const deferSync = (sync: DeferredSync) => {
+      this.dataSync = sync
     }
     const out = createBatchedFileWriter(path, { flags: 'wx', mode: 0o640, sync: true, deferSync, ...digestHooks(digest, meter) })
     try {
@@ -141,14 +139,14 @@ export class Draft {
   /**
    * Writes the item's metadata straight into the draft (private until the commit rename, so it needs
    * no temp file of its own) and makes the draft durable: the metadata file, the directory's entries
-   * and the data file (its fsync started by writeFile) are fsynced concurrently, all after every
-   * write, so one journal commit can cover them.
+   * and the data file (its fsync handed over by writeFile) are fsynced concurrently, all started in
+   * one go after every write, so that one journal commit covers them.
    */
   async seal(name: string, data: string): Promise<void> {
     const fd = await openFd(join(this.dir, name), 'wx', 0o640)
     try {
       writeAllSync(fd, Buffer.from(data), 0)
-      await Promise.all([fsyncFd(fd), fsyncPath(this.dir), this.dataSynced])
+      await Promise.all([fsyncFd(fd), fsyncPath(this.dir), this.dataSync?.sync()])
     } finally {
       closeSync(fd)
     }
@@ -160,6 +158,8 @@ export class Draft {
     this.closed = true
     this.reservation.release()
     this.onClose(this)
+    // A data file whose fsync seal never started is still open: closed, not synced.
+    await this.dataSync?.drop()
     await rm(this.dir, { recursive: true, force: true })
   }
 

@@ -1,12 +1,14 @@
 // The batched file sink with early syncs: bytes land intact, at most one early fdatasync runs at a
 // time, and a failed early sync fails the write even when the final fsync would succeed.
+import fs, { existsSync, readdirSync } from 'node:fs'
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
+import { syncBuiltinESMExports } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import t, { type Test } from 'tap'
-import { createBatchedFileWriter, type Batch } from '../../src/staging/batched-file-writer.js'
+import { createBatchedFileWriter, type Batch, type DeferredSync } from '../../src/staging/batched-file-writer.js'
 
 const MIB = 1024 * 1024
 
@@ -169,4 +171,45 @@ t.test('every batch but the last ends on a 4 KiB boundary of the file, whatever 
   }
   t.equal(at, data.length)
   t.ok((await readFile(path)).equals(data), 'the file holds every byte in its place')
+})
+
+t.test("a small body's final fsync waits for deferSync's sync(), which closes the file after it; drop() closes it without one", { skip: existsSync('/proc/self/fd') ? false : 'needs /proc/self/fd' }, async (t) => {
+  const dir = await tempDir(t)
+  // Every fsync(2) the writer asks the thread pool for (durable-fs imports node:fs's fsync).
+  const fsyncs: number[] = []
+  const original = fs.fsync
+  fs.fsync = ((fd: number, done: (err: NodeJS.ErrnoException | null) => void) => {
+    fsyncs.push(fd)
+    original(fd, done)
+  }) as typeof fs.fsync
+  syncBuiltinESMExports()
+  t.teardown(() => {
+    fs.fsync = original
+    syncBuiltinESMExports()
+  })
+  const openFiles = () => readdirSync('/proc/self/fd').length
+  for (const end of ['sync', 'drop'] as const) {
+    const path = join(dir, end)
+    const handed: DeferredSync[] = []
+    const before = openFiles()
+    await pipeline(Readable.from([Buffer.from('a small body')]), createBatchedFileWriter(path, { flags: 'wx', sync: true, deferSync: (d) => handed.push(d) }))
+    t.equal(handed.length, 1, `${end}: the final fsync is handed over once`)
+    t.same(fsyncs, [], `${end}: and not started`)
+    t.equal(openFiles(), before + 1, `${end}: the file stays open for it`)
+    const deferred = handed[0]!
+    if (end === 'sync') {
+      const first = deferred.sync()
+      t.equal(deferred.sync(), first, 'sync() starts it once')
+      await first
+      t.equal(fsyncs.length, 1, 'one fsync')
+      await deferred.drop()
+    } else {
+      await deferred.drop()
+      t.same(fsyncs, [], 'drop() makes no fsync')
+      await t.rejects(deferred.sync(), /dropped before its fsync/, 'nor can one start after it')
+    }
+    t.equal(openFiles(), before, `${end}: the file is closed`)
+    t.equal(await readFile(path, 'utf8'), 'a small body', `${end}: the bytes are in the file`)
+    fsyncs.length = 0
+  }
 })
