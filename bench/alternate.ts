@@ -10,7 +10,9 @@
 // Each checkout needs `npm run build` (its dist/server.js). upload: multipart POSTs of --mib with
 // curl, pull: JSON pulls of --mib from a loopback file server, each item deleted after it is
 // measured (MB/s); small: 4 KiB multipart uploads from --connections keep-alive connections for
-// --seconds (req/s). Prints every pair, the median ratio new/old and each server's peak RSS.
+// --seconds (req/s), sent by wrk as the harness does (each pair also prints both p99 latencies), or by
+// undici from this process where wrk is not installed. Prints every pair, the median ratio new/old
+// and each server's peak RSS.
 // --fresh: every measurement in a server process of its own, started for it and stopped after it, so
 // each is the first of its process (nothing warmed, as in the harness's first round) and each peak RSS
 // is that one measurement's.
@@ -20,8 +22,9 @@
 // --fresh, N bodies per process, as the harness sends five rounds to one process.
 // The servers run with --trace-gc: each pair also prints the full GCs (Mark-Compact) each build ran
 // during its measurement, which is where a GC storm shows (bench/RESULTS.md: Full-GC storms).
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -129,8 +132,63 @@ async function oneLarge(server: Server, source: string, pullUrl: string): Promis
   return size / 1e6 / seconds
 }
 
-/** 4 KiB multipart uploads from `connections` keep-alive connections for `seconds` (req/s). */
+/**
+ * The small case's client: wrk, as the harness measures it (its own process, so the client's CPU is
+ * not this script's), with this Lua script: 4 KiB multipart uploads, a new id each. Prints one
+ * WRKJSON line: requests, duration, responses that were not 2xx or 3xx, p99 latency.
+ */
+const WRK_SCRIPT = `
+local payload, prefix
+local n = 0
+local boundary = "alternateBoundary7Q3vZ"
+function init(args)
+  local f = assert(io.open(args[1], "rb"))
+  payload = f:read("*a")
+  f:close()
+  prefix = args[2]
+end
+function request()
+  n = n + 1
+  local body = "--" .. boundary .. "\\r\\n" ..
+    'Content-Disposition: form-data; name="document_id"\\r\\n\\r\\n' .. prefix .. "-" .. n .. "\\r\\n" ..
+    "--" .. boundary .. "\\r\\n" ..
+    'Content-Disposition: form-data; name="file"; filename="small.bin"\\r\\n' ..
+    "Content-Type: application/octet-stream\\r\\n\\r\\n" .. payload .. "\\r\\n" ..
+    "--" .. boundary .. "--\\r\\n"
+  return wrk.format("POST", "/v1/documents", { ["Content-Type"] = "multipart/form-data; boundary=" .. boundary }, body)
+end
+function done(summary, latency, requests)
+  io.write(string.format('WRKJSON {"requests":%d,"duration_us":%d,"failed":%d,"p99_us":%d}\\n',
+    summary.requests, summary.duration, summary.errors.status, latency:percentile(99)))
+end
+`
+const useWrk = opts.case === 'small' && spawnSync('sh', ['-c', 'command -v wrk'], { stdio: 'ignore' }).status === 0
+/** The p99 latency (ms) of each server's last small-case measurement, where wrk measured it. */
+const p99s = new Map<Server, number>()
+
+/** 4 KiB multipart uploads from `connections` keep-alive connections for `seconds` (req/s of 2xx answers). */
 async function smallUploads(server: Server): Promise<number> {
+  return useWrk ? wrkUploads(server) : undiciUploads(server)
+}
+
+async function wrkUploads(server: Server): Promise<number> {
+  const script = join(work, 'small.lua')
+  const payload = join(work, 'small.bin')
+  if (!existsSync(script)) {
+    await writeFile(script, WRK_SCRIPT)
+    await writeFile(payload, Buffer.alloc(4096, 'x'))
+  }
+  const args = ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--timeout', '10s', '-s', script, `http://127.0.0.1:${server.port}/`]
+  const out = await exec('wrk', [...args, '--', payload, `w${serial++}`])
+  const line = out.split('\n').find((l) => l.startsWith('WRKJSON '))
+  if (!line) throw new Error(`wrk printed no result: ${out.slice(0, 500)}`)
+  const r = JSON.parse(line.slice('WRKJSON '.length)) as { requests: number; duration_us: number; failed: number; p99_us: number }
+  p99s.set(server, r.p99_us / 1000)
+  return (r.requests - r.failed) / (r.duration_us / 1e6)
+}
+
+/** Without wrk: the same uploads from this process, through undici. */
+async function undiciUploads(server: Server): Promise<number> {
   const agent = new Agent({ connections: Number(opts.connections), pipelining: 1 })
   const content = Buffer.alloc(4096, 'x')
   const end = performance.now() + Number(opts.seconds) * 1000
@@ -209,7 +267,8 @@ try {
     const ratio = got.new! / got.old!
     ratios.push(ratio)
     const rss = opts.fresh ? `; peak RSS old ${peaks.old.at(-1)!.toFixed(1)} new ${peaks.new.at(-1)!.toFixed(1)} MiB` : ''
-    console.log(`pair ${i + 1}: old ${got.old!.toFixed(0)} new ${got.new!.toFixed(0)} ${unit}, new/old ${ratio.toFixed(3)}; full GCs old ${gcs.old} new ${gcs.new}${rss}`)
+    const p99 = servers && p99s.size === 2 ? `; p99 old ${p99s.get(servers.old)!.toFixed(1)} new ${p99s.get(servers.new)!.toFixed(1)} ms` : ''
+    console.log(`pair ${i + 1}: old ${got.old!.toFixed(0)} new ${got.new!.toFixed(0)} ${unit}, new/old ${ratio.toFixed(3)}${p99}; full GCs old ${gcs.old} new ${gcs.new}${rss}`)
   }
   ratios.sort((a, b) => a - b)
   const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)}`
