@@ -108,12 +108,13 @@ function readChunks({ names: shared, ends: nameEnds, headAt, heads, tail }) {
     for (let i = start; i < end; i++) {
       try {
         room(MAX_READ)
-        const fd = openSync(pathAt(i), 'r')
+        const path = pathAt(i)
+        const fd = openSync(path, 'r')
         let n
         try { n = readSync(fd, bytes, used, MAX_READ, 0) } finally { closeSync(fd) }
         if (n === MAX_READ) {
           // As long as the buffer or longer: read it whole.
-          const whole = readFileSync(pathAt(i))
+          const whole = readFileSync(path)
           room(whole.length)
           n = whole.copy(bytes, used)
         }
@@ -168,7 +169,7 @@ export type TakeText = (i: number, text: string | null, chunk: Buffer, start: nu
 
 /** Hands `take` the metadata text of every path (null: unreadable), in order, on this thread. */
 export function readAllMetadata(paths: readonly string[], take: TakeText, options: ReadAllOptions = {}): Promise<void> {
-  return startReading({ shared: pathListShared(paths), pathOf: (i) => paths[i]! }, options).each(take)
+  return startReading({ shared: pathListShared(paths), names: paths }, options).each(take)
 }
 
 /**
@@ -239,10 +240,10 @@ export function startReaders(options: ReadAllOptions = {}): ReaderThreads {
 
 const DEFAULT_CHUNK_ITEMS = 256
 
-/** The paths to read: for the readers, and for this thread (the same paths). */
+/** The paths to read: the readers' list, and its names as strings (this thread puts its own paths together from them). */
 export interface PathsToRead {
   shared: SharedPathList
-  pathOf(i: number): string
+  names: readonly string[]
 }
 
 /**
@@ -252,6 +253,9 @@ export interface PathsToRead {
  */
 export function startReading(paths: PathsToRead, options: ReadAllOptions = {}, readers: ReaderThreads = startReaders(options)): MetadataReading {
   const n = paths.shared.ends.length
+  const { heads, headAt, tail } = paths.shared
+  /** Path i as the readers put it together: its head, its name, the tail. */
+  const pathOf = (i: number) => `${heads[headAt[i]!]!}${paths.names[i]!}${tail}`
   const { counter, posted, ports, chunkItems } = readers
   if (n > 0 && readers.count > 0) readers.handOver(paths.shared)
   else readers.end()
@@ -274,7 +278,7 @@ export function startReading(paths: PathsToRead, options: ReadAllOptions = {}, r
     for (let i = from; i < to; i++) {
       try {
         room(used, MAX_READ)
-        const read = readMetadataInto(paths.pathOf(i), scratch, used)
+        const read = readMetadataInto(pathOf(i), scratch, used)
         if (typeof read === 'number') {
           used += read
         } else {

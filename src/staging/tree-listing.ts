@@ -126,10 +126,9 @@ export function startTreeLoad(baseDir: string, options: LoadOptions = {}): Start
       `/${METADATA_FILE}`
     )
     const sourceAt = paths.headAt
-    const pathOf = (i: number) => `${sourceDirs[sourceAt[i]!]!}/${names[i]!}/${METADATA_FILE}`
     // Readers started early read even a tree smaller than their threshold: their start is paid for.
     const readers = early ?? startReaders({ ...readerOptions, workers: count >= parallelMin ? readerOptions.workers : 0 })
-    const reading = startReading({ shared: paths, pathOf }, options, readers)
+    const reading = startReading({ shared: paths, names }, options, readers)
     return { names, sourceAt, sources, sourceDirs, reading }
   } catch (err) {
     early?.end()
