@@ -17,7 +17,7 @@
 // each is the first of its process (nothing warmed, as in the harness's first round) and each peak RSS
 // is that one measurement's.
 // --old-env / --new-env NAME=VALUE (repeatable): a setting for that side's servers only; with --old
-// and --new the same checkout, two settings compared (e.g. --new-env STAGING_DIRECT_WRITES=always).
+// and --new the same checkout, two settings compared (e.g. --new-env STAGING_DIRECT_WRITES=true).
 // --transfers N (upload, pull): each measurement is N bodies in a row, its figure their median; with
 // --fresh, N bodies per process, as the harness sends five rounds to one process.
 // The servers run with --trace-gc: each pair also prints the full GCs (Mark-Compact) each build ran
@@ -163,8 +163,8 @@ function done(summary, latency, requests)
 end
 `
 const useWrk = opts.case === 'small' && spawnSync('sh', ['-c', 'command -v wrk'], { stdio: 'ignore' }).status === 0
-/** The p99 latency (ms) of each server's last small-case measurement, where wrk measured it. */
-const p99s = new Map<Server, number>()
+/** The p99 latency (ms) of each side's last small-case measurement, where wrk measured it. */
+const p99s = new Map<string, number>()
 
 /** 4 KiB multipart uploads from `connections` keep-alive connections for `seconds` (req/s of 2xx answers). */
 async function smallUploads(server: Server): Promise<number> {
@@ -183,7 +183,7 @@ async function wrkUploads(server: Server): Promise<number> {
   const line = out.split('\n').find((l) => l.startsWith('WRKJSON '))
   if (!line) throw new Error(`wrk printed no result: ${out.slice(0, 500)}`)
   const r = JSON.parse(line.slice('WRKJSON '.length)) as { requests: number; duration_us: number; failed: number; p99_us: number }
-  p99s.set(server, r.p99_us / 1000)
+  p99s.set(server.name, r.p99_us / 1000)
   return (r.requests - r.failed) / (r.duration_us / 1e6)
 }
 
@@ -218,6 +218,7 @@ try {
     pullUrl = `http://127.0.0.1:${files.port}/source.bin`
   }
   const env: Record<string, string> = pullUrl ? { STAGING_HTTP_ALLOW_HOSTS: new URL(pullUrl).host } : {}
+  const envs = { old: { ...env, ...envOf.old }, new: { ...env, ...envOf.new } }
   const once = (s: Server) => (opts.case === 'small' ? smallUploads(s) : oneLarge(s, source, pullUrl))
   const transfers = opts.case === 'small' ? 1 : Math.max(1, Number(opts.transfers))
   const measure = async (s: Server) => {
@@ -233,7 +234,7 @@ try {
   let servers: Record<'old' | 'new', Server> | null = null
   if (opts.fresh) {
     run = async (name) => {
-      const server = await startServer(name, checkouts[name], { ...env, ...envOf[name] }, join(work, `${name}-${serial}`))
+      const server = await startServer(name, checkouts[name], envs[name], join(work, `${name}-${serial}`))
       try {
         const value = await measure(server)
         return { value, hwm: hwmMiB(server), fullGcs: server.fullGcs }
@@ -242,7 +243,7 @@ try {
       }
     }
   } else {
-    servers = { old: await startServer('old', opts.old, { ...env, ...envOf.old }), new: await startServer('new', opts.new!, { ...env, ...envOf.new }) }
+    servers = { old: await startServer('old', opts.old, envs.old), new: await startServer('new', opts.new!, envs.new) }
     // Warm both (JIT, the first pages of the heap and of the hash worker), unmeasured.
     await once(servers.old)
     await once(servers.new)
@@ -267,7 +268,7 @@ try {
     const ratio = got.new! / got.old!
     ratios.push(ratio)
     const rss = opts.fresh ? `; peak RSS old ${peaks.old.at(-1)!.toFixed(1)} new ${peaks.new.at(-1)!.toFixed(1)} MiB` : ''
-    const p99 = servers && p99s.size === 2 ? `; p99 old ${p99s.get(servers.old)!.toFixed(1)} new ${p99s.get(servers.new)!.toFixed(1)} ms` : ''
+    const p99 = p99s.size === 2 ? `; p99 old ${p99s.get('old')!.toFixed(1)} new ${p99s.get('new')!.toFixed(1)} ms` : ''
     console.log(`pair ${i + 1}: old ${got.old!.toFixed(0)} new ${got.new!.toFixed(0)} ${unit}, new/old ${ratio.toFixed(3)}${p99}; full GCs old ${gcs.old} new ${gcs.new}${rss}`)
   }
   ratios.sort((a, b) => a - b)

@@ -180,13 +180,17 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
       options.onWritten?.(writtenBytes)
       if (options.sync) {
         open = false
-        const sync = notStarted(() => fsyncFd(fd), () => closeSync(fd))
-        if (options.deferSync) options.deferSync(sync)
-        else await sync.sync()
+        await handOver(notStarted(() => fsyncFd(fd), () => closeSync(fd)))
       }
     } finally {
       if (open) closeSync(fd)
     }
+  }
+
+  /** The final fsync (then the close): handed to deferSync, or awaited here. */
+  async function handOver(sync: DeferredSync): Promise<void> {
+    if (options.deferSync) options.deferSync(sync)
+    else await sync.sync()
   }
 
   async function finish(): Promise<void> {
@@ -199,9 +203,7 @@ export function createBatchedFileWriter(path: string, options: BatchedFileWriter
       // The descriptor is the sync's to close now, not destroy's.
       const h = handle
       handle = null
-      const synced = h.sync().finally(() => h.close())
-      if (options.deferSync) options.deferSync(underWay(synced))
-      else await synced
+      await handOver(underWay(h.sync().finally(() => h.close())))
     }
   }
 
