@@ -20,8 +20,10 @@
 // tail, a batch that does not start on a boundary, and every write on a filesystem that refuses
 // O_DIRECT (tmpfs) are buffered, in pieces of at most WRITE_PIECE_BYTES: the kernel takes a buffered
 // write into page-cache folios as large as the write, and large folios come from the host-reported
-// memory. The copies are page-aligned: each is a WebAssembly.Memory's buffer, which V8 maps on a page
-// boundary (JavaScript cannot see an address, and a Buffer's memory is only 16-byte aligned). Memory
+// memory. A batch is written with O_DIRECT from where it lies when its shared buffer is page-aligned
+// (hash-workers.ts makes it a shared WebAssembly.Memory's buffer, which V8 maps on a page boundary),
+// else from a page-aligned copy the worker makes in such memory of its own (~0.1 s of this thread per
+// 512 MiB). JavaScript cannot see an address, and a Buffer's memory is only 16-byte aligned. Memory
 // that is merely aligned to the disk's logical block (512 bytes on virtio disks) is taken too, but
 // the kernel then splits every page across two segments: 1 MiB writes from it ran at ~90 MB/s against
 // ~500 MB/s from page-aligned memory on the benchmark VM (bench/RESULTS.md, the eleventh machine).
@@ -34,11 +36,9 @@ import {
   DIRECT_SPELL_BYTES,
   PAGE_CACHE_WINDOW_BYTES,
   SLOW_BUFFERED_MS_PER_MIB,
+  WASM_PAGE_BYTES,
   WRITES_IN_FLIGHT
 } from './large-body-constants.js'
-
-/** WebAssembly's page: the unit a WebAssembly.Memory (the worker's aligned copies) is sized in. */
-const WASM_PAGE_BYTES = 64 * 1024
 
 /** The largest buffered write a worker makes: page-cache folios of at most 16 pages (see the header). */
 const WRITE_PIECE_BYTES = 64 * 1024
@@ -47,7 +47,8 @@ const WRITE_PIECE_BYTES = 64 * 1024
  * The workers' program: plain CommonJS evaluated by the Worker, so that it runs the same from the
  * sources (tsx) and from the bundle, which has no worker file of its own to point at.
  * Messages: {id, path} opens a job that reads the file, {id, path, write} one that writes it;
- * {id, buffer, length, position} writes a batch (in a SharedArrayBuffer) at the end of what the job
+ * {id, buffer, length, position, aligned} writes a batch (in a SharedArrayBuffer, page-aligned where
+ * aligned is true) at the end of what the job
  * has written, hashes it and answers {id, written} once it is in the file, in order; {id, upTo} hashes
  * the file up to that offset; {id, upTo, end} answers {id, sha256, direct} (direct: bytes written
  * with O_DIRECT) after every earlier answer; {id, abort} drops the job. 'auto' tells of each switch
@@ -163,11 +164,12 @@ const giveBack = (copy) => {
   if (copies.length < SPARE_COPIES) copies.push(copy)
 }
 // The worker's first O_DIRECT write: the batch's first block (which the whole batch's write writes
-// again). False when the kernel refuses it: this filesystem takes O_DIRECT only in name.
-const probe = (job, copy, bytes, position) => {
-  copy.fill(bytes.subarray(0, BLOCK), 0, BLOCK)
+// again), from source (aligned: the batch itself, or the copy it is filled into). False when the
+// kernel refuses it: this filesystem takes O_DIRECT only in name.
+const probe = (job, source, bytes, position) => {
+  if (source !== bytes) source.fill(bytes.subarray(0, BLOCK), 0, BLOCK)
   try {
-    writeSync(job.direct, copy, 0, BLOCK, position)
+    writeSync(job.direct, source, 0, BLOCK, position)
   } catch (err) {
     if (err.code !== 'EINVAL') throw err
     return false
@@ -188,20 +190,23 @@ const take = (id, job, m) => {
   // Opened on the job's first batch that wants it ('auto' spends most jobs buffered); null: refused.
   if (wantsDirect && job.direct === undefined) job.direct = openDirect(job.path)
   let direct = wantsDirect && job.direct !== null ? m.length - (m.length % BLOCK) : 0
+  // What the O_DIRECT write writes from: the batch itself where it is page-aligned (m.aligned), else
+  // an aligned copy of it (kept for later batches).
+  let source = null
   let copy = null
   if (direct > 0) {
-    copy = takeCopy(direct)
-    if (!directTaken && !probe(job, copy, bytes, m.position)) {
+    source = m.aligned ? bytes : (copy = takeCopy(direct))
+    if (!directTaken && !probe(job, source, bytes, m.position)) {
       // This batch and every later one go through the page cache.
       directRefused = true
       direct = 0
-      copy = null
+      source = copy = null
     } else {
-      copy.fill(bytes.subarray(0, direct), 0, direct)
+      if (copy !== null) copy.fill(bytes.subarray(0, direct), 0, direct)
       spendSpell(direct)
     }
   }
-  const landed = copy === null ? Promise.resolve(0) : writeDirect(job.direct, copy, 0, direct, m.position)
+  const landed = source === null ? Promise.resolve(0) : writeDirect(job.direct, source, 0, direct, m.position)
   // Heard in turn below; a failure before then must not count as unhandled (that ends the worker).
   landed.catch(() => undefined)
   job.hash.update(bytes)
@@ -209,10 +214,8 @@ const take = (id, job, m) => {
   inTurn(id, job, async () => {
     const n = await landed
     if (job.failed) return
-    if (copy !== null) {
-      giveBack(copy)
-      job.directBytes += n
-    }
+    if (source !== null) job.directBytes += n
+    if (copy !== null) giveBack(copy)
     // The rest, and what a short O_DIRECT write left (on a nearly full disk: the error shows here).
     writeBuffered(job.fd, bytes, n, m.length, m.position)
     timeBuffered(m.length - n)

@@ -32,6 +32,9 @@ export const DIRECT_SPELL_BYTES = 1024 * 1024 * 1024
  */
 export const BATCH_BUFFER_BYTES = 1024 * 1024 + 64 * 1024
 
+/** WebAssembly's page: the unit a WebAssembly.Memory (the page-aligned buffers of batches) is sized in. */
+export const WASM_PAGE_BYTES = 64 * 1024
+
 /**
  * Batches a body hands to the worker before the oldest is written (body-digest.ts): while the worker
  * writes and hashes one, the main thread gathers the next. One at a time left both threads waiting on each other; in pulls one gave
