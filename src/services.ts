@@ -43,7 +43,7 @@ export interface ServiceDeps {
   /** Local engine: where drafts hash large bodies (default: the store's own); tests pass failing ones. */
   hashWorkers?: HashWorkers
   /** Local engine: the store's own hash workers' 'auto' threshold, window and spell; tests shrink them. */
-  pageCacheCheck?: HashWorkersOptions['pageCacheCheck']
+  autoCheck?: HashWorkersOptions['autoCheck']
   /** Local engine: the tree already taken and being read by the process entry (src/server.ts). */
   preparedTree?: PreparedTree
 }
@@ -164,5 +164,5 @@ async function createEngine(config: Config, clock: Clock, observer: StagingObser
     return new SharedEngine({ databaseUrl: config.storage.databaseUrl, s3: config.storage.s3, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, log, eventMaxAgeMs: config.events.maxAgeMs })
   }
   const { segmentBytes, maxBytes, maxAgeMs } = config.events
-  return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, eventLog: { segmentBytes, maxBytes, maxAgeMs }, hashWorkers: deps.hashWorkers, pageCacheCheck: deps.pageCacheCheck, directWrites: config.directWrites, log, prepared: deps.preparedTree })
+  return new LocalEngine({ baseDir: config.baseDir, clock, limits, failedRetentionMs: config.failedRetentionMs, observer, eventLog: { segmentBytes, maxBytes, maxAgeMs }, hashWorkers: deps.hashWorkers, autoCheck: deps.autoCheck, directWrites: config.directWrites, log, prepared: deps.preparedTree })
 }

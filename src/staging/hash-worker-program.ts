@@ -1,19 +1,21 @@
 // The program the hash workers run (hash-workers.ts starts them): it writes the batches it is given
 // and hashes them, or hashes a file written by others by reading it back as it grows.
 //
-// How a worker writes (STAGING_DIRECT_WRITES, DirectWrites below): through the page cache, or with
-// O_DIRECT from its own block-aligned copy of the batch, on the thread pool while it hashes the batch.
-// Neither is best everywhere. Buffered writes cost ~0.25-0.35 s of system time per 512 MiB, and the
-// file writer's fdatasync every 8 MiB keeps the disk streaming: on the eleventh benchmark VM they
-// ran 1.3x faster than O_DIRECT in every round (there, extending O_DIRECT writes wait on each other
-// and the final fsync still flushes the host's cache). On the tenth, once the kernel's free memory had
-// gone back to the host (free page reporting: every page first touched costs a host fault;
-// bench/RESULTS.md, "Large writes and the VM's cold pages"), the same buffered writes cost up to ~1.6 s
-// and uploads and pulls ran at half speed one run in two, where O_DIRECT cost ~0.02 s. So by default
-// ('auto') a worker writes buffered and reads its own system time (which is what cold pages cost, and
-// unlike wall time not swayed by the other threads): after a window of PAGE_CACHE_WINDOW_BYTES that
-// cost at least SLOW_BUFFERED_MS_PER_MIB it writes with O_DIRECT for the next DIRECT_SPELL_BYTES, then
-// times the page cache again. Bytes written with O_DIRECT are not left in the page cache.
+// How a worker writes (STAGING_DIRECT_WRITES, DirectWrites below): with O_DIRECT from the batch itself
+// (below), on the thread pool while it hashes the batch, or through the page cache. O_DIRECT costs
+// the worker ~0.02 s of system time per 512 MiB where buffered writes cost ~0.25-0.35 s (and up to
+// ~1.6 s on the tenth benchmark VM once the kernel's free memory had gone back to the host: free page
+// reporting, every page first touched costs a host fault; bench/RESULTS.md, "Large writes and the VM's
+// cold pages"). On 2 cores that CPU is what the transfer lacks: on the sixteenth VM pulls ran 1.12x
+// and uploads 1.10x faster with O_DIRECT. But where extending O_DIRECT writes to one file wait on each
+// other and the disk is slow, they are the bottleneck: on the eleventh VM buffered writes, with the
+// file writer's fdatasync every 8 MiB keeping the disk streaming, ran 1.3x faster in every round.
+// So by default ('auto') a worker writes with O_DIRECT and times each window of AUTO_WINDOW_BYTES by
+// the time the disk was busy with it: a window slower than SLOW_DIRECT_MB_PER_S sends the next
+// BUFFERED_SPELL_BYTES through the page cache, then O_DIRECT is timed again. A spell ends sooner when a
+// window of its buffered writes cost this thread at least SLOW_BUFFERED_MS_PER_MIB of system time
+// (its own system time: what cold pages cost, and unlike wall time not swayed by the other threads).
+// Bytes written with O_DIRECT are not left in the page cache.
 //
 // O_DIRECT wants the file offset, the length and the memory address block-aligned. The file writer
 // ends every batch but the last on a BLOCK_BYTES boundary (batched-file-writer.ts); the last one's
@@ -33,9 +35,10 @@
 import {
   BATCH_BUFFER_BYTES,
   BLOCK_BYTES,
-  DIRECT_SPELL_BYTES,
-  PAGE_CACHE_WINDOW_BYTES,
+  AUTO_WINDOW_BYTES,
+  BUFFERED_SPELL_BYTES,
   SLOW_BUFFERED_MS_PER_MIB,
+  SLOW_DIRECT_MB_PER_S,
   WASM_PAGE_BYTES,
   WRITES_IN_FLIGHT
 } from './large-body-constants.js'
@@ -52,10 +55,11 @@ const WRITE_PIECE_BYTES = 64 * 1024
  * has written, hashes it and answers {id, written} once it is in the file, in order; {id, upTo} hashes
  * the file up to that offset; {id, upTo, end} answers {id, sha256, direct} (direct: bytes written
  * with O_DIRECT) after every earlier answer; {id, abort} drops the job. 'auto' tells of each switch
- * to O_DIRECT with {slowPageCache: {msPerMiB, windowBytes, directBytes}}. A failure answers {id, error}
- * at once, and the worker forgets the job. workerData: {crashOn} (tests: exit once a job reaches
- * that offset), {direct} (DirectWrites), {slowMsPerMiB, windowBytes, spellBytes} (tests: 'auto''s
- * threshold, window and spell).
+ * to the page cache with {slowDisk: {mbPerS, windowBytes, bufferedBytes}} and of each spell cut short
+ * with {slowPageCache: {msPerMiB, windowBytes}}. A failure answers {id, error} at once, and the worker
+ * forgets the job. workerData: {crashOn} (tests: exit once a job reaches that offset), {direct}
+ * (DirectWrites), {slowDirectMBps, slowMsPerMiB, windowBytes, spellBytes} (tests: 'auto''s
+ * thresholds, window and spell).
  */
 export const WORKER_PROGRAM = `
 const { closeSync, constants, openSync, readFileSync, readSync, write, writeSync } = require('node:fs')
@@ -81,15 +85,25 @@ const systemMs = () => {
     return null
   }
 }
-// 'auto': the buffered bytes of this window and this thread's system time when it began, and the
-// O_DIRECT bytes left in a spell. Without /proc the page cache cannot be timed, and auto stays buffered.
-const pageCache = {
-  windowBytes: workerData.windowBytes || ${PAGE_CACHE_WINDOW_BYTES},
+// 'auto' (see the header): O_DIRECT while the disk takes it quickly, a spell of buffered writes when
+// a window of O_DIRECT writes ran slower than slowDirectMBps, cut short when a window of buffered
+// writes cost this thread slowMsPerMiB of system time or more. bufferedLeft: the spell's bytes still to
+// write (0: O_DIRECT). A window of O_DIRECT writes is timed by the time the disk was busy with them
+// (at least one in flight: busyMs so far, and since busyFrom while inFlight > 0); a window of buffered
+// writes by this thread's system time since it began (since; null without /proc, when a spell simply
+// runs its length).
+const auto = {
+  on: mode === 'auto',
+  windowBytes: workerData.windowBytes || ${AUTO_WINDOW_BYTES},
   slowMsPerMiB: workerData.slowMsPerMiB === undefined ? ${SLOW_BUFFERED_MS_PER_MIB} : workerData.slowMsPerMiB,
-  spellBytes: workerData.spellBytes || ${DIRECT_SPELL_BYTES},
+  slowDirectMBps: workerData.slowDirectMBps === undefined ? ${SLOW_DIRECT_MB_PER_S} : workerData.slowDirectMBps,
+  spellBytes: workerData.spellBytes || ${BUFFERED_SPELL_BYTES},
+  bufferedLeft: 0,
   bytes: 0,
-  since: mode === 'auto' ? systemMs() : null,
-  directLeft: mode === 'always' ? Infinity : 0
+  since: null,
+  busyMs: 0,
+  busyFrom: 0,
+  inFlight: 0
 }
 // Whether this worker has seen an O_DIRECT write succeed (before that, the first one is the probe).
 let directTaken = false
@@ -130,25 +144,56 @@ const inTurn = (id, job, step) => {
     if (!job.failed) fail(id, err)
   })
 }
-// 'auto': counts a buffered write's bytes; at the end of a window whose writes cost this thread at
-// least slowMsPerMiB of system time per MiB, O_DIRECT for the next spellBytes.
-const timeBuffered = (bytes) => {
-  if (pageCache.since === null || pageCache.directLeft > 0 || directRefused) return
-  pageCache.bytes += bytes
-  if (pageCache.bytes < pageCache.windowBytes) return
-  const now = systemMs()
-  const msPerMiB = ((now - pageCache.since) * ${1024 * 1024}) / pageCache.bytes
-  if (msPerMiB >= pageCache.slowMsPerMiB) {
-    pageCache.directLeft = pageCache.spellBytes
-    parentPort.postMessage({ slowPageCache: { msPerMiB, windowBytes: pageCache.bytes, directBytes: pageCache.spellBytes } })
-  }
-  pageCache.bytes = 0
-  pageCache.since = now
+// 'auto': which way this worker's next whole blocks go.
+const directNow = () => !directRefused && (mode === 'always' || (auto.on && auto.bufferedLeft <= 0))
+// 'auto': a window of O_DIRECT writes begins (now, or when the buffered spell ends).
+const startDirectWindow = () => {
+  auto.bytes = 0
+  auto.busyMs = 0
+  auto.busyFrom = performance.now()
 }
-// 'auto': a spell's O_DIRECT bytes; once it is over, the next window starts.
-const spendSpell = (bytes) => {
-  pageCache.directLeft -= bytes
-  if (pageCache.directLeft <= 0 && pageCache.since !== null) pageCache.since = systemMs()
+// 'auto': an O_DIRECT write goes to the disk; its bytes once it has landed (directLanded).
+const directSent = () => {
+  if (auto.inFlight++ === 0) auto.busyFrom = performance.now()
+}
+// 'auto': at the end of a window whose O_DIRECT writes ran slower than slowDirectMBps while the disk
+// was busy with them, the next spellBytes go through the page cache.
+const directLanded = (bytes) => {
+  const now = performance.now()
+  if (--auto.inFlight === 0) auto.busyMs += now - auto.busyFrom
+  if (!auto.on || auto.bufferedLeft > 0) return
+  auto.bytes += bytes
+  if (auto.bytes < auto.windowBytes) return
+  const busyMs = auto.busyMs + (auto.inFlight > 0 ? now - auto.busyFrom : 0)
+  const mbPerS = busyMs > 0 ? auto.bytes / busyMs / 1000 : Infinity
+  const windowBytes = auto.bytes
+  startDirectWindow()
+  if (mbPerS >= auto.slowDirectMBps) return
+  auto.bufferedLeft = auto.spellBytes
+  auto.bytes = 0
+  auto.since = systemMs()
+  parentPort.postMessage({ slowDisk: { mbPerS, windowBytes, bufferedBytes: auto.spellBytes } })
+}
+// 'auto': counts a buffered write of the spell; the spell ends once spellBytes are written, or at the
+// end of a window whose writes cost this thread at least slowMsPerMiB of system time per MiB.
+const bufferedWritten = (bytes) => {
+  if (!auto.on || auto.bufferedLeft <= 0 || directRefused) return
+  auto.bufferedLeft -= bytes
+  auto.bytes += bytes
+  if (auto.bufferedLeft <= 0) return endSpell()
+  if (auto.since === null || auto.bytes < auto.windowBytes) return
+  const now = systemMs()
+  const msPerMiB = ((now - auto.since) * ${1024 * 1024}) / auto.bytes
+  if (msPerMiB >= auto.slowMsPerMiB) {
+    parentPort.postMessage({ slowPageCache: { msPerMiB, windowBytes: auto.bytes } })
+    return endSpell()
+  }
+  auto.bytes = 0
+  auto.since = now
+}
+const endSpell = () => {
+  auto.bufferedLeft = 0
+  startDirectWindow()
 }
 const writeDirect = (fd, bytes, at, length, position) =>
   new Promise((resolve, reject) => write(fd, bytes, at, length, position, (err, n) => (err ? reject(err) : resolve(n))))
@@ -186,7 +231,7 @@ const take = (id, job, m) => {
   job.at += m.length
   const written = job.at
   const bytes = new Uint8Array(m.buffer, 0, m.length)
-  const wantsDirect = !directRefused && pageCache.directLeft > 0 && m.position % BLOCK === 0
+  const wantsDirect = directNow() && m.position % BLOCK === 0
   // Opened on the job's first batch that wants it ('auto' spends most jobs buffered); null: refused.
   if (wantsDirect && job.direct === undefined) job.direct = openDirect(job.path)
   let direct = wantsDirect && job.direct !== null ? m.length - (m.length % BLOCK) : 0
@@ -203,10 +248,14 @@ const take = (id, job, m) => {
       source = copy = null
     } else {
       if (copy !== null) copy.fill(bytes.subarray(0, direct), 0, direct)
-      spendSpell(direct)
     }
   }
-  const landed = source === null ? Promise.resolve(0) : writeDirect(job.direct, source, 0, direct, m.position)
+  let landed = Promise.resolve(0)
+  if (source !== null) {
+    directSent()
+    landed = writeDirect(job.direct, source, 0, direct, m.position)
+    landed.then(directLanded, () => directLanded(0))
+  }
   // Heard in turn below; a failure before then must not count as unhandled (that ends the worker).
   landed.catch(() => undefined)
   job.hash.update(bytes)
@@ -218,7 +267,7 @@ const take = (id, job, m) => {
     if (copy !== null) giveBack(copy)
     // The rest, and what a short O_DIRECT write left (on a nearly full disk: the error shows here).
     writeBuffered(job.fd, bytes, n, m.length, m.position)
-    timeBuffered(m.length - n)
+    bufferedWritten(m.length - n)
     parentPort.postMessage({ id, written })
   })
 }

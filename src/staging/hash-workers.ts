@@ -33,8 +33,9 @@ export class HashWorkerGone extends Error {
 /** What a worker answers: a batch written (the job's length now), the digest, or a failure. */
 interface Answer {
   id: number
-  /** Not a job's answer: a switch to O_DIRECT. */
-  slowPageCache?: SlowPageCache
+  /** Not a job's answer: 'auto' switched to the page cache (slowDisk) or back to O_DIRECT (slowPageCache). */
+  slowDisk?: Omit<SlowDisk, 'to'>
+  slowPageCache?: Omit<SlowPageCache, 'to'>
   written?: number
   sha256?: string
   /** With sha256: the bytes the worker wrote with O_DIRECT. */
@@ -64,20 +65,35 @@ export interface HashWorkersOptions {
   crashAt?: number
   /** How the workers write batches (STAGING_DIRECT_WRITES; hash-worker-program.ts). Default 'auto'. */
   direct?: DirectWrites
-  /** Tests: the 'auto' mode's threshold, window and spell (SLOW_BUFFERED_MS_PER_MIB, PAGE_CACHE_WINDOW_BYTES, DIRECT_SPELL_BYTES). */
-  pageCacheCheck?: { slowMsPerMiB: number; windowBytes: number; spellBytes: number }
+  /**
+   * Tests: the 'auto' mode's thresholds, window and spell (SLOW_DIRECT_MB_PER_S,
+   * SLOW_BUFFERED_MS_PER_MIB, AUTO_WINDOW_BYTES, BUFFERED_SPELL_BYTES); each defaults to its constant.
+   */
+  autoCheck?: { slowDirectMBps?: number; slowMsPerMiB?: number; windowBytes?: number; spellBytes?: number }
   /** Collects the chunks of the batches handed over (scavenge-pacer.ts); tests count its calls. */
   pacer?: ScavengePacer
-  /** 'auto': a worker's buffered writes turned slow and it writes with O_DIRECT for a while (the app logs it). */
-  onSlowPageCache?: (notice: SlowPageCache) => void
+  /** 'auto': a worker switched between O_DIRECT and the page cache (the app logs it). */
+  onWriteSwitch?: (notice: WriteSwitch) => void
 }
 
-/** A worker's switch to O_DIRECT: the system time its last window of buffered writes cost, per MiB. */
+/** 'auto' in a worker: why it changed the way it writes (hash-worker-program.ts). */
+export type WriteSwitch = SlowDisk | SlowPageCache
+
+/** To the page cache for a spell: a window of O_DIRECT writes ran slower than the threshold. */
+export interface SlowDisk {
+  to: 'page cache'
+  /** The window's MB/s (10^6 bytes) while the disk was busy with its writes. */
+  mbPerS: number
+  windowBytes: number
+  /** The bytes it now writes through the page cache before it times O_DIRECT again. */
+  bufferedBytes: number
+}
+
+/** Back to O_DIRECT before the spell's end: a window of buffered writes cost the worker this much system time per MiB. */
 export interface SlowPageCache {
+  to: 'O_DIRECT'
   msPerMiB: number
   windowBytes: number
-  /** The bytes it now writes with O_DIRECT before it times the page cache again. */
-  directBytes: number
 }
 
 /**
@@ -159,12 +175,13 @@ export class HashWorkers {
   }
 
   private spawn(): Thread {
-    const worker = new Worker(WORKER_PROGRAM, { eval: true, workerData: { crashOn: this.options.crashAt, direct: this.options.direct, ...this.options.pageCacheCheck } })
+    const worker = new Worker(WORKER_PROGRAM, { eval: true, workerData: { crashOn: this.options.crashAt, direct: this.options.direct, ...this.options.autoCheck } })
     // An idle worker must not keep the process alive (start refs it while it has jobs).
     worker.unref()
     const thread: Thread = { worker, jobs: new Map(), gone: false }
     worker.on('message', (m: Answer) => {
-      if (m.slowPageCache) return this.options.onSlowPageCache?.(m.slowPageCache)
+      if (m.slowDisk) return this.options.onWriteSwitch?.({ to: 'page cache', ...m.slowDisk })
+      if (m.slowPageCache) return this.options.onWriteSwitch?.({ to: 'O_DIRECT', ...m.slowPageCache })
       const job = thread.jobs.get(m.id)
       if (!job) return
       const pending = job.pending.shift()

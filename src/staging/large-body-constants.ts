@@ -7,22 +7,34 @@
 export const BLOCK_BYTES = 4096
 
 /**
- * How the workers write batches: 'auto' (buffered, O_DIRECT while buffered writes are slow), 'always'
- * (O_DIRECT where the filesystem takes it), 'never' (buffered). STAGING_DIRECT_WRITES auto|true|false.
+ * How the workers write batches: 'auto' (O_DIRECT while the disk takes it quickly, through the page
+ * cache for a while when it does not), 'always' (O_DIRECT where the filesystem takes it), 'never'
+ * (buffered). STAGING_DIRECT_WRITES auto|true|false; hash-worker-program.ts says why.
  */
 export type DirectWrites = 'auto' | 'always' | 'never'
 
 /**
- * 'auto': buffered writes that cost the worker thread at least this much system time per MiB, over a
- * window, switch it to O_DIRECT. Per 512 MiB on the benchmark VMs the worker's system time was
+ * 'auto': a window of O_DIRECT writes that ran slower than this while the disk was busy with them
+ * (MB/s, 10^6 bytes) sends the next BUFFERED_SPELL_BYTES through the page cache. Where extending
+ * O_DIRECT writes to one file wait on each other, they ran at 270-446 MB/s on the eleventh benchmark
+ * VM while buffered writes with an fdatasync every 8 MiB made 559-743. On the sixteenth, a quick disk,
+ * 64 MiB windows of a pull's O_DIRECT writes ran at 636-1365 MB/s so timed (the time includes the
+ * worker's wait to hear of a write while it hashes the next batch), and pulls 1.12x, uploads 1.10x
+ * faster than through the page cache (bench/RESULTS.md, the sixteenth machine).
+ */
+export const SLOW_DIRECT_MB_PER_S = 500
+
+/**
+ * 'auto': buffered writes (in a spell) that cost the worker thread at least this much system time per
+ * MiB, over a window, end the spell. Per 512 MiB on the benchmark VMs the worker's system time was
  * 0.28-0.40 s (0.55-0.8 ms per MiB; also right after drop_caches) with a quick page cache and
  * 1.57-1.67 s (~3.1 ms per MiB) with cold pages; O_DIRECT's 0.01-0.03 s.
  */
 export const SLOW_BUFFERED_MS_PER_MIB = 2
-/** 'auto': the buffered bytes a worker times before it decides (~40-200 ms of system time: the clock ticks in 10 ms). */
-export const PAGE_CACHE_WINDOW_BYTES = 64 * 1024 * 1024
-/** 'auto': how long a switch to O_DIRECT lasts, in bytes written, before the page cache is timed again. */
-export const DIRECT_SPELL_BYTES = 1024 * 1024 * 1024
+/** 'auto': the bytes of a window, O_DIRECT or buffered, timed before the worker decides. */
+export const AUTO_WINDOW_BYTES = 64 * 1024 * 1024
+/** 'auto': how long a spell of buffered writes lasts, in bytes written, before O_DIRECT is timed again. */
+export const BUFFERED_SPELL_BYTES = 1024 * 1024 * 1024
 
 /**
  * The largest batch the file writer makes from socket reads (1 MiB and the 64 KiB read that crossed

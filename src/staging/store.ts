@@ -22,6 +22,7 @@ import { QuotaLedger, type QuotaLimits } from './quota.js'
 import { storageError } from './storage-errors.js'
 import type { DirectWrites } from './large-body-constants.js'
 import { HashWorkers, type HashWorkersOptions } from './hash-workers.js'
+import { logWriteSwitch } from './write-switch-log.js'
 import { TreeLock } from './tree-lock.js'
 import type { PreparedTree } from './prepared-tree.js'
 import type { IndexEntry, IndexedFields } from './loaded-record.js'
@@ -39,10 +40,10 @@ export interface StoreOptions {
   hashWorkers?: HashWorkers
   /** How the default pool's workers write large bodies (STAGING_DIRECT_WRITES; hash-worker-program.ts). Default 'auto'. */
   directWrites?: DirectWrites
-  /** Where the default pool's workers report a switch to O_DIRECT ('auto'): the app's logger. */
+  /** Where the default pool's workers report a switch of the way they write ('auto'): the app's logger. */
   log?: { info(fields: object, message: string): void }
-  /** Tests: the default pool's 'auto' threshold, window and spell (HashWorkersOptions.pageCacheCheck). */
-  pageCacheCheck?: HashWorkersOptions['pageCacheCheck']
+  /** Tests: the default pool's 'auto' thresholds, window and spell (HashWorkersOptions.autoCheck). */
+  autoCheck?: HashWorkersOptions['autoCheck']
   /** The tree taken and its load begun before the store existed (prepared-tree.ts): the first init uses both. */
   prepared?: PreparedTree
 }
@@ -105,12 +106,8 @@ export class StagingStore {
     this.events = options.events ?? noEvents
     this.hashWorkers = options.hashWorkers ?? new HashWorkers({
       direct: options.directWrites,
-      pageCacheCheck: options.pageCacheCheck,
-      onSlowPageCache: (n) =>
-        options.log?.info(
-          { ms_per_mib: Math.round(n.msPerMiB * 100) / 100, window_bytes: n.windowBytes, direct_bytes: n.directBytes },
-          'buffered writes are slow (the hash worker\'s system time per MiB): writing large bodies with O_DIRECT for a while'
-        )
+      autoCheck: options.autoCheck,
+      onWriteSwitch: (n) => logWriteSwitch(options.log, n)
     })
   }
 

@@ -1,13 +1,13 @@
-// STAGING_DIRECT_WRITES: with true a large upload's whole blocks go to the disk with O_DIRECT, so the
-// stored file is not left in the page cache; with false, and by default (auto, which writes through the
-// page cache unless a window of PAGE_CACHE_WINDOW_BYTES of buffered writes was slow, more than this
-// upload holds), through the page cache. Seen from outside with util-linux's fincore (resident pages of
-// a file), before anything reads it back.
+// STAGING_DIRECT_WRITES: with true, auto and by default (auto writes with O_DIRECT unless a window of
+// AUTO_WINDOW_BYTES of it ran slowly, more than this upload holds) a large upload's whole blocks go
+// to the disk with O_DIRECT, so the stored file is not left in the page cache; with false, through
+// the page cache. Seen from outside with util-linux's fincore (resident pages of a file), before
+// anything reads it back.
 import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import t from 'tap'
-import { PAGE_CACHE_WINDOW_BYTES } from '../../src/staging/large-body-constants.js'
+import { AUTO_WINDOW_BYTES } from '../../src/staging/large-body-constants.js'
 import { buildTestApp, takesDirectWrites, tempDir } from '../helper.js'
 
 const MiB = 1024 * 1024
@@ -26,15 +26,15 @@ const hasFincore = (() => {
   }
 })()
 
-t.test('a large upload is written past the page cache with STAGING_DIRECT_WRITES=true, through it with false, auto and by default', { skip: !hasFincore && 'no fincore (util-linux)' }, async (t) => {
+t.test('a large upload is written past the page cache with STAGING_DIRECT_WRITES=true, auto and by default, through it with false', { skip: !hasFincore && 'no fincore (util-linux)' }, async (t) => {
   const probeDir = await tempDir(t)
   if (!takesDirectWrites(probeDir)) {
     t.comment(`${probeDir} is on a filesystem this test does not know to take O_DIRECT`)
     return
   }
   const content = randomBytes(24 * MiB + 777)
-  t.ok(content.length < PAGE_CACHE_WINDOW_BYTES, 'auto: the upload ends before its first window is timed')
-  for (const [setting, direct] of [[undefined, false], ['auto', false], ['true', true], ['false', false]] as const) {
+  t.ok(content.length < AUTO_WINDOW_BYTES, 'auto: the upload ends before its first window is timed')
+  for (const [setting, direct] of [[undefined, true], ['auto', true], ['true', true], ['false', false]] as const) {
     const { app, baseDir } = await buildTestApp(t, setting === undefined ? {} : { STAGING_DIRECT_WRITES: setting })
     const res = await app.inject({ method: 'PUT', url: '/v1/staging/local_upload/BIG?filename=big.bin', payload: content, headers: { 'content-type': 'application/octet-stream' } })
     t.equal(res.statusCode, 201)

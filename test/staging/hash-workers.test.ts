@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { INLINE_HASH_BYTES } from '../../src/staging/body-digest.js'
-import { HashWorkers, type HashJob, type SlowPageCache } from '../../src/staging/hash-workers.js'
+import { HashWorkers, type HashJob, type WriteSwitch } from '../../src/staging/hash-workers.js'
 import { buildTestApp, multipartBody, takesDirectWrites, tempDir } from '../helper.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -181,7 +181,7 @@ t.test('writing jobs: aligned batches go with O_DIRECT where the filesystem take
   }
 })
 
-t.test('auto: buffered while the page cache keeps up; a window of slow buffered writes starts a spell of O_DIRECT, after which the page cache is timed again', async (t) => {
+t.test('auto: O_DIRECT while the disk keeps up; a slow window of it starts a spell of buffered writes, which a slow page cache cuts short', async (t) => {
   const dir = await tempDir(t)
   if (!takesDirectWrites(dir)) {
     t.comment(`${dir} is on a filesystem this test does not know to take O_DIRECT`)
@@ -200,19 +200,32 @@ t.test('auto: buffered while the page cache keeps up; a window of slow buffered 
     t.same(await readFile(path), body, `${name}: the stored bytes`)
     return job.directBytes
   }
-  // No page cache is that quick: every window is slow. Each 1 MiB buffered window starts a 1 MiB spell.
-  const notices: SlowPageCache[] = []
-  const slow = new HashWorkers({ threads: 1, pageCacheCheck: { slowMsPerMiB: 0, windowBytes: MiB, spellBytes: MiB }, onSlowPageCache: (n) => notices.push(n) })
-  t.teardown(() => slow.close())
-  t.equal(await write(slow, 'slow'), 3 * MiB, 'the second, fourth and sixth MiB (each a spell after a slow window) with O_DIRECT')
-  t.equal(notices.length, 3, 'each switch is told')
-  t.ok(notices.every((n) => n.windowBytes === MiB && n.directBytes === MiB && Number.isFinite(n.msPerMiB) && n.msPerMiB >= 0), 'with its window, its spell and the system time per MiB')
-  // No page cache is that slow: everything buffered.
-  const calm: SlowPageCache[] = []
-  const quick = new HashWorkers({ threads: 1, pageCacheCheck: { slowMsPerMiB: 1e9, windowBytes: MiB, spellBytes: MiB }, onSlowPageCache: (n) => calm.push(n) })
-  t.teardown(() => quick.close())
-  t.equal(await write(quick, 'quick'), 0, 'a quick page cache: nothing with O_DIRECT')
-  t.equal(calm.length, 0, 'and nothing told')
+  const auto = (autoCheck: { slowDirectMBps: number; slowMsPerMiB: number; spellBytes: number }) => {
+    const notices: WriteSwitch[] = []
+    const workers = new HashWorkers({ threads: 1, autoCheck: { windowBytes: MiB, ...autoCheck }, onWriteSwitch: (n) => notices.push(n) })
+    t.teardown(() => workers.close())
+    return { workers, notices }
+  }
+  // No disk is that slow: every whole block with O_DIRECT, the last 100 bytes buffered.
+  const quick = auto({ slowDirectMBps: 0, slowMsPerMiB: 1e9, spellBytes: 2 * MiB })
+  t.equal(await write(quick.workers, 'quick-disk'), 6 * MiB, 'a quick disk: every whole block with O_DIRECT')
+  t.equal(quick.notices.length, 0, 'and nothing told')
+  // No disk is that quick: each 1 MiB window of O_DIRECT starts a 2 MiB spell through the quick page cache.
+  const slowDisk = auto({ slowDirectMBps: 1e12, slowMsPerMiB: 1e9, spellBytes: 2 * MiB })
+  t.equal(await write(slowDisk.workers, 'slow-disk'), 2 * MiB, 'the first and fourth MiB with O_DIRECT, each followed by a spell of two')
+  t.same(slowDisk.notices.map((n) => n.to), ['page cache', 'page cache'], 'each switch is told')
+  for (const n of slowDisk.notices) {
+    if (n.to !== 'page cache') continue
+    t.ok(n.windowBytes === MiB && n.bufferedBytes === 2 * MiB && Number.isFinite(n.mbPerS) && n.mbPerS > 0, `with its window, its spell and the MB/s (${n.mbPerS})`)
+  }
+  // Neither quick: a 4 MiB spell ends after its first 1 MiB window, and O_DIRECT is timed again.
+  const neither = auto({ slowDirectMBps: 1e12, slowMsPerMiB: 0, spellBytes: 4 * MiB })
+  t.equal(await write(neither.workers, 'neither'), 3 * MiB, 'the first, third and fifth MiB with O_DIRECT')
+  t.same(neither.notices.map((n) => n.to), ['page cache', 'O_DIRECT', 'page cache', 'O_DIRECT', 'page cache', 'O_DIRECT'], 'every switch is told, in turn')
+  for (const n of neither.notices) {
+    if (n.to !== 'O_DIRECT') continue
+    t.ok(n.windowBytes === MiB && Number.isFinite(n.msPerMiB) && n.msPerMiB >= 0, `with its window and the system time per MiB (${n.msPerMiB})`)
+  }
 })
 
 t.test('writing jobs on tmpfs, which takes O_DIRECT at any alignment (or refuses it): the bytes land intact', { skip: !existsSync('/dev/shm') && 'no /dev/shm' }, async (t) => {
