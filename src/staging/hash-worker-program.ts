@@ -232,7 +232,7 @@ const take = (id, job, m) => {
   const written = job.at
   const bytes = new Uint8Array(m.buffer, 0, m.length)
   const wantsDirect = directNow() && m.position % BLOCK === 0
-  // Opened on the job's first batch that wants it ('auto' spends most jobs buffered); null: refused.
+  // Opened on the job's first batch that wants it (none in 'auto''s spells of buffered writes); null: refused.
   if (wantsDirect && job.direct === undefined) job.direct = openDirect(job.path)
   let direct = wantsDirect && job.direct !== null ? m.length - (m.length % BLOCK) : 0
   // What the O_DIRECT write writes from: the batch itself where it is page-aligned (m.aligned), else
@@ -246,8 +246,8 @@ const take = (id, job, m) => {
       directRefused = true
       direct = 0
       source = copy = null
-    } else {
-      if (copy !== null) copy.fill(bytes.subarray(0, direct), 0, direct)
+    } else if (copy !== null) {
+      copy.fill(bytes.subarray(0, direct), 0, direct)
     }
   }
   let landed = Promise.resolve(0)
