@@ -296,9 +296,11 @@ const ALIGNED_BATCHES = new WeakSet<SharedArrayBuffer>()
  * A shared buffer for one batch, on a page boundary where it can be: a shared WebAssembly.Memory's
  * buffer, which V8 maps page-aligned (JavaScript cannot align memory otherwise), so that a worker
  * writing with O_DIRECT takes the batch as it is instead of copying it into aligned memory of its own
- * (~0.1 s of the worker's CPU per 512 MiB; hash-worker-program.ts). Each such memory reserves address
- * space with guard regions; should V8 refuse one (very many large bodies at once), the batch comes in
- * plain shared memory and the worker copies it as before.
+ * (~0.1 s of the worker's CPU per 512 MiB; hash-worker-program.ts). Each such memory reserves ~10 GiB
+ * of address space for its guard regions, none of it resident (3,000 held at once took 50 ms and 30 TB
+ * of the 128 TiB a process may map; a body has at most WRITES_IN_FLIGHT of them, and dropped ones go
+ * with the next collections). Should V8 refuse one all the same, the batch comes in plain shared memory
+ * and the worker copies it as before.
  */
 function batchBuffer(): SharedArrayBuffer {
   try {
