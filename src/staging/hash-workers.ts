@@ -106,7 +106,7 @@ const defaultThreads = () => Math.min(2, Math.max(1, availableParallelism() - 1)
 export class HashWorkers {
   private readonly threads: (Thread | null)[]
   /** Batch buffers written from, for the next writes of any job. */
-  private readonly spares: SharedArrayBuffer[] = []
+  private readonly spares: BatchBuffer[] = []
   private readonly pacer: ScavengePacer
   private nextId = 1
   private closed = false
@@ -212,7 +212,7 @@ export class HashJob {
     private readonly id: number,
     private readonly thread: Thread,
     /** The workers' spare batch buffers (HashWorkers.spares). */
-    private readonly spares: SharedArrayBuffer[],
+    private readonly spares: BatchBuffer[],
     private readonly pacer: ScavengePacer
   ) {}
 
@@ -229,7 +229,8 @@ export class HashJob {
    * disk error shows there.
    */
   write(parts: readonly Buffer[], bytes: number, position: number): { copy: Buffer; written: Promise<void> } {
-    const buffer = bytes <= BATCH_BUFFER_BYTES ? (this.spares.pop() ?? batchBuffer()) : new SharedArrayBuffer(bytes)
+    const batch = bytes <= BATCH_BUFFER_BYTES ? (this.spares.pop() ?? batchBuffer()) : { buffer: new SharedArrayBuffer(bytes), aligned: false }
+    const { buffer, aligned } = batch
     const copy = Buffer.from(buffer, 0, bytes)
     let at = 0
     // fill copies with memcpy; set into shared memory copies byte by byte when the part's offset
@@ -248,12 +249,12 @@ export class HashJob {
         resolve: () => {
           // Kept for a later batch once written; after a failure the caller writes from it, and a
           // worker on its way out might still read it.
-          if (buffer.byteLength === BATCH_BUFFER_BYTES && this.spares.length < WRITES_IN_FLIGHT) this.spares.push(buffer)
+          if (buffer.byteLength === BATCH_BUFFER_BYTES && this.spares.length < WRITES_IN_FLIGHT) this.spares.push(batch)
           resolve()
         },
         reject
       })
-      this.thread.worker.postMessage({ id: this.id, buffer, length: bytes, position, aligned: ALIGNED_BATCHES.has(buffer) })
+      this.thread.worker.postMessage({ id: this.id, buffer, length: bytes, position, aligned })
     })
     return { copy, written }
   }
@@ -289,8 +290,11 @@ export class HashJob {
 /** WebAssembly as batchBuffer uses it: the project's libraries (ES2023, no DOM) do not declare it. */
 declare const WebAssembly: { Memory: new (descriptor: { initial: number; maximum: number; shared: true }) => { buffer: SharedArrayBuffer } }
 
-/** The batch buffers that lie on a page boundary (batchBuffer), which a worker writes from with O_DIRECT as they are. */
-const ALIGNED_BATCHES = new WeakSet<SharedArrayBuffer>()
+/** A batch's shared buffer; aligned: it lies on a page boundary, and a worker writes from it with O_DIRECT as it is. */
+interface BatchBuffer {
+  buffer: SharedArrayBuffer
+  aligned: boolean
+}
 
 /**
  * A shared buffer for one batch, on a page boundary where it can be: a shared WebAssembly.Memory's
@@ -302,14 +306,12 @@ const ALIGNED_BATCHES = new WeakSet<SharedArrayBuffer>()
  * with the next collections). Should V8 refuse one all the same, the batch comes in plain shared memory
  * and the worker copies it as before.
  */
-function batchBuffer(): SharedArrayBuffer {
+function batchBuffer(): BatchBuffer {
   try {
     const pages = BATCH_BUFFER_BYTES / WASM_PAGE_BYTES
-    const buffer = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer
-    ALIGNED_BATCHES.add(buffer)
-    return buffer
+    return { buffer: new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer, aligned: true }
   } catch {
-    return new SharedArrayBuffer(BATCH_BUFFER_BYTES)
+    return { buffer: new SharedArrayBuffer(BATCH_BUFFER_BYTES), aligned: false }
   }
 }
 
