@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import { buildApp, type AppDeps } from '../src/app.js'
@@ -99,6 +100,13 @@ export async function upload(
 }
 
 /** A loopback port that was free a moment ago, for processes that must be told their port. */
+/** `buf` in 64 KiB pieces, as a socket body comes. */
+export function pieces(buf: Buffer): Readable {
+  const parts: Buffer[] = []
+  for (let i = 0; i < buf.length; i += 64 * 1024) parts.push(buf.subarray(i, i + 64 * 1024))
+  return Readable.from(parts)
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -3,10 +3,9 @@
 // slowly is told as one info line with its figures, and so is each spell of buffered writes cut short
 // by a slow page cache. The thresholds are pushed out of reach here, so every window is slow (or none).
 import { createHash, randomBytes } from 'node:crypto'
-import { Readable } from 'node:stream'
 import t from 'tap'
 import { SLOW_DISK_MESSAGE, SLOW_PAGE_CACHE_MESSAGE } from '../../src/staging/write-switch-log.js'
-import { buildTestApp, takesDirectWrites } from '../helper.js'
+import { buildTestApp, pieces, takesDirectWrites } from '../helper.js'
 import { captureLog } from './log-capture.js'
 
 const MiB = 1024 * 1024
@@ -22,11 +21,10 @@ t.test('a slow window of O_DIRECT writes and a slow window of buffered ones are 
   const content = randomBytes(6 * MiB + 5)
   // In 64 KiB pieces, as from a socket: the file writer makes ~1 MiB batches of them (one 6 MiB piece
   // would be one batch, and one window).
-  const pieces = Array.from({ length: Math.ceil(content.length / (64 * 1024)) }, (_, i) => content.subarray(i * 64 * 1024, (i + 1) * 64 * 1024))
   const res = await app.inject({
     method: 'PUT',
     url: '/v1/staging/local_upload/SLOW?filename=slow.bin',
-    payload: Readable.from(pieces),
+    payload: pieces(content),
     headers: { 'content-type': 'application/octet-stream', 'content-length': String(content.length) }
   })
   t.equal(res.statusCode, 201)

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import t, { type Test } from 'tap'
 import { createBatchedFileWriter, type Batch, type DeferredSync } from '../../src/staging/batched-file-writer.js'
+import { pieces } from '../helper.js'
 
 const MIB = 1024 * 1024
 
@@ -18,12 +19,6 @@ function body(bytes: number): Buffer {
   return buf
 }
 
-/** 64 KiB pieces, like a socket body. */
-function pieces(buf: Buffer): Readable {
-  const parts: Buffer[] = []
-  for (let i = 0; i < buf.length; i += 64 * 1024) parts.push(buf.subarray(i, i + 64 * 1024))
-  return Readable.from(parts)
-}
 
 /** Replaces FileHandle.prototype.datasync for one test; FileHandle itself is not exported. */
 async function patchDatasync(t: Test, dir: string, replacement: (original: () => Promise<void>) => Promise<void>): Promise<void> {
