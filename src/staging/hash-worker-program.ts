@@ -170,14 +170,13 @@ const directLanded = (bytes) => {
   startDirectWindow()
   if (mbPerS >= auto.slowDirectMBps) return
   auto.bufferedLeft = auto.spellBytes
-  auto.bytes = 0
   auto.since = systemMs()
   parentPort.postMessage({ slowDisk: { mbPerS, windowBytes, bufferedBytes: auto.spellBytes } })
 }
 // 'auto': counts a buffered write of the spell; the spell ends once spellBytes are written, or at the
 // end of a window whose writes cost this thread at least slowMsPerMiB of system time per MiB.
 const bufferedWritten = (bytes) => {
-  if (!auto.on || auto.bufferedLeft <= 0 || directRefused) return
+  if (!auto.on || auto.bufferedLeft <= 0) return
   auto.bufferedLeft -= bytes
   auto.bytes += bytes
   if (auto.bufferedLeft <= 0) return endSpell()
@@ -254,10 +253,10 @@ const take = (id, job, m) => {
   if (source !== null) {
     directSent()
     landed = writeDirect(job.direct, source, 0, direct, m.position)
+    // Timed for 'auto' once it has landed. A failure is heard in turn below; until then this handler
+    // keeps it from counting as unhandled (that ends the worker).
     landed.then(directLanded, () => directLanded(0))
   }
-  // Heard in turn below; a failure before then must not count as unhandled (that ends the worker).
-  landed.catch(() => undefined)
   job.hash.update(bytes)
   // Always through landed, so that drop closes the descriptors only once every write has returned.
   inTurn(id, job, async () => {
